@@ -1,0 +1,1 @@
+"""Shared plumbing of the roleplay services: settings, events, broker, database, storage, logs."""

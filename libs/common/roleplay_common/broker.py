@@ -1,0 +1,259 @@
+"""Kafka plumbing: the broker factory, topic names, publishing and the consumer wrapper.
+
+Delivery rules every service gets from here:
+
+* Producers use `acks=all` and the idempotent producer; linger is low so a streamed delta is
+  not held back waiting for a batch.
+* Consumers commit only after the handler finished (FastStream `AckPolicy.NACK_ON_ERROR`: an
+  exception seeks back and the event is read again). A handler that keeps failing is retried
+  `retries` times, then the envelope goes to the dead-letter topic `dlq.<service>` with the
+  error, and the consumer moves on. Handlers must be idempotent (see `idempotency.py`).
+* One subscriber per topic and consumer group dispatches by event type, so one partition's
+  events are handled in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, Topic
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
+from pydantic import ValidationError
+
+from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, UnknownEventError
+from roleplay_common.logging import bind_correlation, get_logger
+from roleplay_common.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+Handler = Callable[[Any, EventEnvelope], Awaitable[None]]
+
+DEAD_LETTERED = Counter(
+    "roleplay_events_dead_lettered_total",
+    "Events a consumer gave up on and sent to the dead-letter topic.",
+    ["service", "consumer", "type"],
+)
+HANDLED = Counter(
+    "roleplay_events_handled_total",
+    "Events a consumer handled, by outcome.",
+    ["service", "consumer", "type", "outcome"],
+)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names with the deployment's prefix applied."""
+
+    prefix: str = ""
+
+    def name(self, topic: str | type[Event]) -> str:
+        base = topic if isinstance(topic, str) else topic.topic
+        return f"{self.prefix}{base}"
+
+    def dead_letter(self, service: str) -> str:
+        return f"{self.prefix}dlq.{service}"
+
+
+def make_broker(
+    settings: KafkaSettings,
+    *,
+    client_id: str,
+    registry: CollectorRegistry = REGISTRY,
+    description: str | None = None,
+) -> KafkaBroker:
+    """A broker with safe producer defaults and Prometheus metrics."""
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=settings.linger_ms,
+        allow_auto_create_topics=False,
+        middlewares=[KafkaPrometheusMiddleware(registry=registry, app_name=client_id)],
+        description=description,
+        graceful_timeout=15.0,
+        logger=logging.getLogger("faststream"),
+    )
+
+
+async def ensure_topics(settings: KafkaSettings, names: Sequence[str]) -> None:
+    """Create the topics that do not exist yet, with explicit partition counts."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in dict.fromkeys(names) if n not in existing]
+        if not missing:
+            return
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        name=n,
+                        num_partitions=settings.partitions,
+                        replication_factor=settings.replication_factor,
+                    )
+                    for n in missing
+                ]
+            )
+    finally:
+        await admin.close()
+
+
+async def publish(broker: KafkaBroker, topics: Topics, envelope: EventEnvelope) -> None:
+    """Publish one envelope to its topic, keyed by its partition key; waits for the ack."""
+    cls = envelope.payload().__class__
+    await publish_raw(broker, topics.name(cls), envelope)
+
+
+async def publish_raw(broker: KafkaBroker, topic: str, envelope: EventEnvelope) -> None:
+    await broker.publish(
+        envelope.model_dump_json().encode(),
+        topic=topic,
+        key=envelope.key.encode(),
+        headers=envelope_headers(envelope),
+        correlation_id=envelope.correlation_id,
+    )
+
+
+def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:
+    headers = {"event-type": envelope.type, "event-version": str(envelope.version)}
+    if envelope.traceparent:
+        headers["traceparent"] = envelope.traceparent
+    return headers
+
+
+@dataclass
+class EventRouter:
+    """Collects a service's event handlers and wires them to Kafka subscribers.
+
+    Declare handlers with `@router.handles(SomeEvent, consumer="name")`; a handler receives the
+    typed payload and its envelope. Handlers of one consumer on one topic share a subscriber.
+    """
+
+    service: str
+    _handlers: dict[tuple[str, str], dict[tuple[str, int], Handler]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+
+    def handles(self, event: type[Event], *, consumer: str) -> Callable[[Handler], Handler]:
+        def decorate(fn: Handler) -> Handler:
+            self._handlers[(event.topic, consumer)][(event.event_type, event.event_version)] = fn
+            return fn
+
+        return decorate
+
+    def topics(self, topics: Topics) -> list[str]:
+        return [topics.name(t) for t, _ in self._handlers] + [topics.dead_letter(self.service)]
+
+    def attach(
+        self,
+        broker: KafkaBroker,
+        topics: Topics,
+        *,
+        partitions: int,
+        retries: int,
+        group_prefix: str = "",
+    ) -> None:
+        """Register one subscriber per (topic, consumer) on the broker."""
+        for (topic, consumer), handlers in self._handlers.items():
+            self._attach_one(
+                broker,
+                topics,
+                topic=topic,
+                consumer=consumer,
+                handlers=dict(handlers),
+                partitions=partitions,
+                retries=retries,
+                group_id=f"{group_prefix}{self.service}.{consumer}",
+            )
+
+    def _attach_one(
+        self,
+        broker: KafkaBroker,
+        topics: Topics,
+        *,
+        topic: str,
+        consumer: str,
+        handlers: dict[tuple[str, int], Handler],
+        partitions: int,
+        retries: int,
+        group_id: str,
+    ) -> None:
+        service = self.service
+        topic_name = topics.name(topic)
+        dlq = topics.dead_letter(service)
+
+        async def dead_letter(envelope: EventEnvelope, error: str, attempts: int) -> None:
+            DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
+            log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
+            record = EventDeadLettered(
+                service=service,
+                consumer=consumer,
+                source_topic=topic_name,
+                error=error[:4000],
+                attempts=attempts,
+                original=envelope.model_dump(mode="json"),
+            )
+            await publish_raw(
+                broker, dlq, EventEnvelope.wrap(record, producer=service, causation=envelope)
+            )
+
+        async def on_message(envelope: EventEnvelope) -> None:
+            with bind_correlation(
+                envelope.correlation_id, event_id=str(envelope.id), event_type=envelope.type
+            ):
+                await _dispatch(envelope)
+
+        async def _dispatch(envelope: EventEnvelope) -> None:
+            handler = handlers.get((envelope.type, envelope.version))
+            try:
+                payload = envelope.payload()
+            except (UnknownEventError, ValidationError) as exc:
+                if handler is None and isinstance(exc, UnknownEventError):
+                    return
+                await dead_letter(envelope, f"invalid payload: {exc}", attempts=0)
+                return
+            handler = handlers.get((payload.event_type, payload.event_version))
+            if handler is None:
+                HANDLED.labels(service, consumer, envelope.type, "ignored").inc()
+                return
+            for attempt in range(1, retries + 1):
+                try:
+                    await handler(payload, envelope)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("handler failed", consumer=consumer, attempt=attempt, exc_info=True)
+                    if attempt == retries:
+                        HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
+                        await dead_letter(envelope, f"{type(exc).__name__}: {exc}", attempt)
+                        return
+                    await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
+                else:
+                    HANDLED.labels(service, consumer, envelope.type, "ok").inc()
+                    return
+
+        on_message.__name__ = f"{consumer}_on_{topic.replace('.', '_')}"
+        on_message.__doc__ = f"{service}/{consumer} handles: " + ", ".join(
+            f"{t} v{v}" for t, v in sorted(handlers)
+        )
+        broker.subscriber(
+            Topic(topic_name, num_partitions=partitions),
+            group_id=group_id,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            title=f"{topic_name}:{service}.{consumer}",
+            description=on_message.__doc__,
+        )(on_message)

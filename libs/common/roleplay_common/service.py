@@ -1,0 +1,217 @@
+"""One place where a service process is wired: broker, database, storage, outbox, HTTP.
+
+A service's `app.py` builds a `Runtime` from its settings, declares its handlers on an
+`EventRouter`, and calls `create_service_app`. Every service then has the same process shape:
+migrations applied on start, topics created, consumers attached, the outbox relayed, and
+`/healthz`, `/readyz`, `/metrics`, `/asyncapi` served next to its own API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI, get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from roleplay_common.broker import EventRouter, Topics, ensure_topics, make_broker
+from roleplay_common.db import Database, OutboxRelay, add_to_outbox, claim_event
+from roleplay_common.db.migrations import upgrade_to_head
+from roleplay_common.events import Event, EventEnvelope, Ping, Pong
+from roleplay_common.http import CorrelationMiddleware, install_error_handlers
+from roleplay_common.logging import configure_logging, get_logger
+from roleplay_common.settings import ServiceSettings
+from roleplay_common.storage import ObjectStorage
+
+log = get_logger(__name__)
+
+Hook = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """The connections of one service process, shared by its handlers and routes."""
+
+    name: str
+    schema: str
+    settings: ServiceSettings
+    db: Database
+    broker: KafkaBroker
+    topics: Topics
+    storage: ObjectStorage
+    relay: OutboxRelay
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, schema: str, settings: ServiceSettings) -> Runtime:
+        db = Database(settings.database, schema=schema, application_name=name)
+        broker = make_broker(settings.kafka, client_id=name)
+        return cls(
+            name=name,
+            schema=schema,
+            settings=settings,
+            db=db,
+            broker=broker,
+            topics=Topics(settings.kafka.topic_prefix),
+            storage=ObjectStorage(settings.storage),
+            relay=OutboxRelay(
+                db, broker, poll_interval=max(settings.outbox_poll_interval_ms, 50) / 1000
+            ),
+        )
+
+    def envelope(
+        self, payload: Event, *, causation: EventEnvelope | None = None, **kw: Any
+    ) -> EventEnvelope:
+        return EventEnvelope.wrap(payload, producer=self.name, causation=causation, **kw)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """Run a background loop for the life of the process (cancelled on shutdown)."""
+
+        async def run() -> Any:
+            return await coro
+
+        task = asyncio.create_task(run(), name=name)
+        self.background.append(task)
+        return task
+
+
+def add_diagnostics(router: EventRouter, runtime: Runtime) -> None:
+    """Every service answers `system.ping` once per ping event, through its outbox."""
+
+    @router.handles(Ping, consumer="diagnostics")
+    async def answer_ping(ping: Ping, envelope: EventEnvelope) -> None:
+        async with runtime.db.transaction() as session:
+            if not await claim_event(session, runtime.schema, envelope, consumer="diagnostics"):
+                return
+            pong = Pong(
+                probe_id=ping.probe_id, service=runtime.name, ping_event_id=str(envelope.id)
+            )
+            await add_to_outbox(
+                session, runtime.schema, runtime.topics, runtime.envelope(pong, causation=envelope)
+            )
+
+
+def create_service_app(
+    runtime: Runtime,
+    *,
+    router: EventRouter,
+    migrations: Path,
+    title: str,
+    description: str,
+    api: Sequence[APIRouter] = (),
+    publishes: Sequence[type[Event]] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> FastAPI:
+    settings = runtime.settings
+    add_diagnostics(router, runtime)
+    router.attach(
+        runtime.broker,
+        runtime.topics,
+        partitions=settings.kafka.partitions,
+        retries=settings.consumer_retries,
+    )
+    published: list[type[Event]] = [*publishes, Pong]
+    asyncapi = AsyncAPI(runtime.broker, title=f"{title} events", description=description)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(runtime.name, settings.log_level, settings.log_json)
+        if settings.migrate_on_start:
+            await asyncio.to_thread(upgrade_to_head, runtime.db.url, migrations)
+        await runtime.storage.ensure_buckets()
+        await ensure_topics(
+            settings.kafka,
+            [*router.topics(runtime.topics), *(runtime.topics.name(e) for e in published)],
+        )
+        await runtime.broker.start()
+        await runtime.relay.start()
+        for hook in on_startup:
+            await hook(runtime)
+        log.info("service started", host=settings.host, port=settings.port)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(runtime)
+            for task in runtime.background:
+                task.cancel()
+            await asyncio.gather(*runtime.background, return_exceptions=True)
+            await runtime.relay.stop()
+            await runtime.broker.stop()
+            await runtime.db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(CorrelationMiddleware)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        checks = await readiness(runtime)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+            headers={} if ok else {"Retry-After": "5"},
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi", tags=["ops"], response_model=None)
+    async def asyncapi_doc(request: Request) -> Response:
+        spec = asyncapi.to_specification()
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(get_asyncapi_html(spec))
+        return Response(spec.to_json(), media_type="application/json")
+
+    for r in api:
+        app.include_router(r)
+    return app
+
+
+async def readiness(runtime: Runtime) -> dict[str, str]:
+    async def check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, str]:
+        try:
+            result = await asyncio.wait_for(probe(), timeout=3.0)
+        except Exception as exc:
+            return name, f"failed: {type(exc).__name__}"
+        if result is False:
+            return name, "failed: not connected"
+        return name, "ok"
+
+    results = await asyncio.gather(
+        check("broker", lambda: runtime.broker.ping(timeout=2.0)),
+        check("database", runtime.db.ping),
+        check("storage", runtime.storage.ping),
+    )
+    return dict(results)
+
+
+def run_service(app_factory: str, settings: ServiceSettings) -> None:
+    """Entry point of `python -m roleplay_<service>`."""
+    import uvicorn
+
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

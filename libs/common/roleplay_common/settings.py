@@ -1,0 +1,69 @@
+"""Settings read from the environment.
+
+Infrastructure endpoints are shared by every service and read with the `ROLEPLAY_` prefix
+(`ROLEPLAY_KAFKA_*`, `ROLEPLAY_DATABASE_*`, `ROLEPLAY_S3_*`), so one set of variables points
+the whole system at its Kafka, PostgreSQL and MinIO. Each service's own settings subclass
+`ServiceSettings` with a prefix of its own (`GATEWAY_`, `CHAT_`, ...). Defaults work with
+`make up` on one machine.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPLAY_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:19092"
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic name; isolates test runs."
+    )
+    partitions: int = Field(default=6, description="Partitions of topics the services create.")
+    replication_factor: int = 1
+    linger_ms: int = Field(default=1, description="Producer linger; low for the streaming path.")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPLAY_DATABASE_", extra="ignore")
+
+    url: SecretStr = SecretStr("postgresql+asyncpg://roleplay:roleplay@127.0.0.1:15432/roleplay")
+    pool_size: int = 10
+    max_overflow: int = 10
+    echo: bool = False
+
+
+class StorageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPLAY_S3_", extra="ignore")
+
+    endpoint: str = "127.0.0.1:19000"
+    public_endpoint: str | None = Field(
+        default=None,
+        description="Host[:port] used in signed URLs handed to clients, when it differs.",
+    )
+    access_key: str = "roleplay"
+    secret_key: SecretStr = SecretStr("roleplay-secret")
+    secure: bool = False
+    region: str = "us-east-1"
+    bucket_prefix: str = Field(default="", description="Prepended to bucket names (tests).")
+    signed_url_ttl_seconds: int = 3600
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings; subclasses set `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    migrate_on_start: bool = True
+    outbox_poll_interval_ms: int = 200
+    consumer_retries: int = Field(
+        default=3, description="Attempts of a failing handler before the event is dead-lettered."
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)

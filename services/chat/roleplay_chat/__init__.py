@@ -1,0 +1,1 @@
+"""Chat service: runs roleplay turns: prompt assembly, LLM streaming, messages, memory."""

@@ -1,0 +1,13 @@
+"""`python -m roleplay_chat`: run the chat service process."""
+
+from roleplay_common.service import run_service
+
+from roleplay_chat.settings import ChatSettings
+
+
+def main() -> None:
+    run_service("roleplay_chat.app:create_app", ChatSettings())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""Tables of the `chat` schema and the queries on them."""
+
+from sqlmodel import SQLModel
+
+SCHEMA = "chat"
+
+metadata = SQLModel.metadata

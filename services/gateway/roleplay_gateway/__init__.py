@@ -1,0 +1,1 @@
+"""Gateway: the public HTTP entry: auth, validation, commands, SSE relays, web client."""

@@ -1,0 +1,28 @@
+"""Wires the gateway service process."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from roleplay_common.broker import EventRouter
+from roleplay_common.service import Runtime, create_service_app
+
+from roleplay_gateway import api, handlers
+from roleplay_gateway.settings import GatewaySettings
+from roleplay_gateway.store import SCHEMA
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    runtime = Runtime.create("gateway", SCHEMA, settings)
+    router = EventRouter("gateway")
+    handlers.register(router, runtime)
+    return create_service_app(
+        runtime,
+        router=router,
+        migrations=MIGRATIONS,
+        title="Gateway",
+        description="The public HTTP entry: auth, validation, commands, SSE relays, web client.",
+        api=[api.router],
+    )

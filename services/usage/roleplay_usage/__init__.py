@@ -1,0 +1,1 @@
+"""Usage service: records every provider call exactly once; aggregates, balances and quotas."""

@@ -1,0 +1,1 @@
+"""Business rules of this service, with no I/O."""
