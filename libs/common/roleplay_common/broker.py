@@ -15,8 +15,9 @@ Delivery rules every service gets from here:
 from __future__ import annotations
 
 import asyncio
-import logging
 import contextlib
+import json
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,29 @@ def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:
     return headers
 
 
+UNDECODABLE = "system.undecodable"
+
+
+async def tolerant_decoder(message: Any) -> Any:
+    """Decode a record into an envelope dict; bytes that are not one become an envelope of
+    type `system.undecodable`, so a poison record is dead-lettered instead of redelivered
+    forever."""
+    body: bytes = message.body
+    try:
+        decoded = json.loads(body)
+        EventEnvelope.model_validate(decoded)
+    except ValueError as exc:
+        raw = body.decode("utf-8", errors="replace")
+        return EventEnvelope(
+            type=UNDECODABLE,
+            producer="unknown",
+            key="undecodable",
+            correlation_id=str(message.correlation_id or "undecodable"),
+            data={"raw": raw[:10000], "error": str(exc)[:2000]},
+        ).model_dump(mode="json")
+    return decoded
+
+
 @dataclass
 class EventRouter:
     """Collects a service's event handlers and wires them to Kafka subscribers.
@@ -217,6 +241,9 @@ class EventRouter:
                 await _dispatch(envelope)
 
         async def _dispatch(envelope: EventEnvelope) -> None:
+            if envelope.type == UNDECODABLE:
+                await dead_letter(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                return
             handler = handlers.get((envelope.type, envelope.version))
             try:
                 payload = envelope.payload()
@@ -253,6 +280,7 @@ class EventRouter:
             Topic(topic_name, num_partitions=partitions),
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=tolerant_decoder,
             auto_offset_reset="earliest",
             title=f"{topic_name}:{service}.{consumer}",
             description=on_message.__doc__,

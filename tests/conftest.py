@@ -1,0 +1,121 @@
+"""Fixture layer shared by every test level: real Kafka, PostgreSQL and MinIO.
+
+Where the servers come from, in this order:
+1. endpoints given by environment variables (`ROLEPLAY_KAFKA_BOOTSTRAP_SERVERS`,
+   `ROLEPLAY_DATABASE_URL`, `ROLEPLAY_S3_ENDPOINT`, ...): used as they are;
+2. testcontainers, when a Docker daemon answers;
+3. the project's local toolkit (`roleplay_local.infra.up()`), which starts them on loopback.
+
+Each test session isolates itself: its own database (created here, dropped at the end), its
+own topic prefix and its own bucket prefix, so parallel or repeated runs never see each
+other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from tests.support.endpoints import Endpoints, endpoints_from_env, endpoints_from_testcontainers
+
+
+@dataclass(frozen=True)
+class TestEnv:
+    """Endpoints plus this session's isolation prefixes, as service environment variables."""
+
+    endpoints: Endpoints
+    database_url: str
+    topic_prefix: str
+    bucket_prefix: str
+
+    def as_env(self) -> dict[str, str]:
+        env = self.endpoints.as_env()
+        env.update(
+            ROLEPLAY_DATABASE_URL=self.database_url,
+            ROLEPLAY_KAFKA_TOPIC_PREFIX=self.topic_prefix,
+            ROLEPLAY_S3_BUCKET_PREFIX=self.bucket_prefix,
+        )
+        return env
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    given = endpoints_from_env()
+    if given is not None:
+        yield given
+        return
+    with endpoints_from_testcontainers() as from_containers:
+        if from_containers is not None:
+            yield from_containers
+            return
+    from roleplay_local import infra
+
+    local = infra.up()
+    yield Endpoints(
+        kafka_bootstrap_servers=local.kafka_bootstrap_servers,
+        database_url=local.database_url,
+        s3_endpoint=local.s3_endpoint,
+        s3_access_key=local.s3_access_key,
+        s3_secret_key=local.s3_secret_key,
+        s3_secure=local.s3_secure,
+    )
+
+
+@pytest.fixture(scope="session")
+async def test_env(endpoints: Endpoints) -> AsyncIterator[TestEnv]:
+    run = uuid.uuid4().hex[:10]
+    database = f"test_{run}"
+    admin = await asyncpg.connect(_plain(endpoints.database_url))
+    try:
+        await admin.execute(f'create database "{database}"')
+    finally:
+        await admin.close()
+    env = TestEnv(
+        endpoints=endpoints,
+        database_url=_with_database(endpoints.database_url, database),
+        topic_prefix=f"t{run}.",
+        bucket_prefix=f"t{run}-",
+    )
+    saved = {k: os.environ.get(k) for k in env.as_env()}
+    os.environ.update(env.as_env())
+    try:
+        yield env
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        admin = await asyncpg.connect(_plain(endpoints.database_url))
+        try:
+            await admin.execute(f'drop database if exists "{database}" with (force)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def fresh_database(test_env: TestEnv) -> AsyncIterator[str]:
+    """An empty database of its own for one test (migration tests); returns its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_plain(test_env.endpoints.database_url))
+    try:
+        await admin.execute(f'create database "{name}"')
+        yield _with_database(test_env.endpoints.database_url, name)
+    finally:
+        await admin.execute(f'drop database if exists "{name}" with (force)')
+        await admin.close()

@@ -1,0 +1,24 @@
+"""Run a service's FastAPI app in-process, lifespan included, with an HTTP client on it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c,
+    ):
+        yield c
+
+
+@asynccontextmanager
+async def running_all(*apps: FastAPI) -> AsyncIterator[list[httpx.AsyncClient]]:
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(running(app)) for app in apps]
