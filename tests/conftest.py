@@ -26,7 +26,7 @@ from tests.support.endpoints import Endpoints, endpoints_from_env, endpoints_fro
 
 
 @dataclass(frozen=True)
-class TestEnv:
+class IsolatedEnv:
     """Endpoints plus this session's isolation prefixes, as service environment variables."""
 
     endpoints: Endpoints
@@ -77,7 +77,7 @@ def endpoints() -> Iterator[Endpoints]:
 
 
 @pytest.fixture(scope="session")
-async def test_env(endpoints: Endpoints) -> AsyncIterator[TestEnv]:
+async def test_env(endpoints: Endpoints) -> AsyncIterator[IsolatedEnv]:
     run = uuid.uuid4().hex[:10]
     database = f"test_{run}"
     admin = await asyncpg.connect(_plain(endpoints.database_url))
@@ -85,7 +85,7 @@ async def test_env(endpoints: Endpoints) -> AsyncIterator[TestEnv]:
         await admin.execute(f'create database "{database}"')
     finally:
         await admin.close()
-    env = TestEnv(
+    env = IsolatedEnv(
         endpoints=endpoints,
         database_url=_with_database(endpoints.database_url, database),
         topic_prefix=f"t{run}.",
@@ -109,7 +109,7 @@ async def test_env(endpoints: Endpoints) -> AsyncIterator[TestEnv]:
 
 
 @pytest.fixture
-async def fresh_database(test_env: TestEnv) -> AsyncIterator[str]:
+async def fresh_database(test_env: IsolatedEnv) -> AsyncIterator[str]:
     """An empty database of its own for one test (migration tests); returns its URL."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(_plain(test_env.endpoints.database_url))

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from roleplay_common.db.plumbing import processed_events_table
 from roleplay_common.events import EventEnvelope, Ping, Pong
 from roleplay_common.service import Runtime
-from tests.conftest import TestEnv
+from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer, tap
 from tests.support.services import running_all
 
@@ -30,7 +30,7 @@ def _create_apps() -> list[FastAPI]:
 
 
 @pytest.fixture(scope="module")
-async def apps(test_env: TestEnv) -> AsyncIterator[list[FastAPI]]:
+async def apps(test_env: IsolatedEnv) -> AsyncIterator[list[FastAPI]]:
     apps = _create_apps()
     async with running_all(*apps):
         yield apps

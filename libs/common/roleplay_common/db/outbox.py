@@ -124,12 +124,14 @@ class OutboxRelay:
                 envelope = EventEnvelope.model_validate(row.envelope)
                 await publish_raw(self.broker, row.topic, envelope)
             if rows:
-                await session.execute(
-                    sa.update(t)
-                    .where(t.c.seq.in_([r.seq for r in rows]))
-                    .values(published_at=sa.func.now())
-                )
+                await self._mark_published(session, [r.seq for r in rows])
         return len(rows)
+
+    async def _mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
+        t = self.table
+        await session.execute(
+            sa.update(t).where(t.c.seq.in_(seqs)).values(published_at=sa.func.now())
+        )
 
     async def delete_published(self) -> None:
         t = self.table
