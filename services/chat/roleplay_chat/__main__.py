@@ -1,8 +1,7 @@
 """`python -m roleplay_chat`: run the chat service process."""
 
-from roleplay_common.service import run_service
-
 from roleplay_chat.settings import ChatSettings
+from roleplay_common.service import run_service
 
 
 def main() -> None:

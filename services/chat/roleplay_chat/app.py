@@ -3,12 +3,12 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from roleplay_common.broker import EventRouter
-from roleplay_common.service import Runtime, create_service_app
 
 from roleplay_chat import api, handlers
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA
+from roleplay_common.broker import EventRouter
+from roleplay_common.service import Runtime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

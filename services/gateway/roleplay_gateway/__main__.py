@@ -1,7 +1,6 @@
 """`python -m roleplay_gateway`: run the gateway service process."""
 
 from roleplay_common.service import run_service
-
 from roleplay_gateway.settings import GatewaySettings
 
 

@@ -1,7 +1,6 @@
 """`python -m roleplay_library`: run the library service process."""
 
 from roleplay_common.service import run_service
-
 from roleplay_library.settings import LibrarySettings
 
 

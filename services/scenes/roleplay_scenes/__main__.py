@@ -1,7 +1,6 @@
 """`python -m roleplay_scenes`: run the scenes service process."""
 
 from roleplay_common.service import run_service
-
 from roleplay_scenes.settings import ScenesSettings
 
 

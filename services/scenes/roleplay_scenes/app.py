@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from roleplay_common.broker import EventRouter
 from roleplay_common.service import Runtime, create_service_app
-
 from roleplay_scenes import api, handlers
 from roleplay_scenes.settings import ScenesSettings
 from roleplay_scenes.store import SCHEMA

@@ -5,6 +5,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 """
 
 from pydantic_settings import SettingsConfigDict
+
 from roleplay_common.settings import ServiceSettings
 
 

@@ -1,7 +1,6 @@
 """`python -m roleplay_usage`: run the usage service process."""
 
 from roleplay_common.service import run_service
-
 from roleplay_usage.settings import UsageSettings
 
 

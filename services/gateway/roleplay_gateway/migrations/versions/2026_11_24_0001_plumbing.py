@@ -9,6 +9,7 @@ Create Date: 2026-11-24
 from collections.abc import Sequence
 
 from alembic import op
+
 from roleplay_common.db.plumbing import create_plumbing_tables, drop_plumbing_tables
 
 revision: str = "gateway_0001"
