@@ -1,4 +1,4 @@
-"""Wires the gateway service process."""
+"""Wires the gateway process."""
 
 from pathlib import Path
 
@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from roleplay_common.broker import EventRouter
 from roleplay_common.service import Runtime, create_service_app
-from roleplay_gateway import api, handlers
+from roleplay_gateway import handlers
+from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
 
@@ -18,11 +19,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = Runtime.create("gateway", SCHEMA, settings)
     router = EventRouter("gateway")
     handlers.register(router, runtime)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         router=router,
         migrations=MIGRATIONS,
-        title="Gateway",
+        title="Roleplay gateway",
         description="The public HTTP entry: auth, validation, commands, SSE relays, web client.",
-        api=[api.router],
+        api=PUBLIC_ROUTERS,
     )
+    app.state.settings = settings
+    return app

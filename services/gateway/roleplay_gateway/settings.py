@@ -1,4 +1,4 @@
-"""Settings of the gateway service, from `GATEWAY_*` environment variables.
+"""Settings of the gateway, from `GATEWAY_*` environment variables.
 
 Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
@@ -13,3 +13,8 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     port: int = 8000
+    chat_url: str = "http://127.0.0.1:8001"
+    scenes_url: str = "http://127.0.0.1:8002"
+    library_url: str = "http://127.0.0.1:8003"
+    usage_url: str = "http://127.0.0.1:8004"
+    standin_url: str = "http://127.0.0.1:18080"

@@ -1,5 +1,21 @@
-"""Event envelope and payload models shared by all services (no business rules)."""
+"""Event envelope and payload models shared by all services (no business rules).
 
+Importing this package registers every payload model, so any envelope can be decoded.
+"""
+
+from roleplay_common.events.chat import (
+    CharacterCard,
+    ChatTurnCompleted,
+    ChatTurnDelta,
+    ChatTurnFailed,
+    ChatTurnStarted,
+    GenerationSettings,
+    ModelRoute,
+    PromptTemplate,
+    RequestChatTurn,
+    TurnError,
+    TurnUsage,
+)
 from roleplay_common.events.dead_letter import EventDeadLettered
 from roleplay_common.events.diagnostics import Ping, Pong
 from roleplay_common.events.envelope import (
@@ -10,14 +26,28 @@ from roleplay_common.events.envelope import (
     register_upcaster,
     registered_events,
 )
+from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
+    "CharacterCard",
+    "ChatTurnCompleted",
+    "ChatTurnDelta",
+    "ChatTurnFailed",
+    "ChatTurnStarted",
     "Event",
     "EventDeadLettered",
     "EventEnvelope",
+    "GenerationSettings",
+    "ModelRoute",
     "Ping",
     "Pong",
+    "PromptTemplate",
+    "RequestChatTurn",
+    "TurnError",
+    "TurnUsage",
     "UnknownEventError",
+    "UsageBalanceChanged",
+    "UsageRecorded",
     "event_class",
     "register_upcaster",
     "registered_events",

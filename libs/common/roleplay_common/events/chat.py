@@ -1,0 +1,180 @@
+"""Chat events: the turn command and the facts of a turn as it streams.
+
+`RequestChatTurn` carries everything the chat service needs as it was at request time — the
+character card, the persona, the prompt template and the model route — so replaying it
+reproduces the same work. Turn facts are keyed by conversation, so one partition carries a
+conversation's turns in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from roleplay_common.events.envelope import Event
+
+TurnKind = Literal["send", "regenerate", "continue"]
+ContentRating = Literal["sfw", "nsfw"]
+
+
+class CharacterCard(BaseModel):
+    """Snapshot of a character (role `ai`) or a persona (role `user`) at request time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    role: Literal["ai", "user"] = "ai"
+    name: str
+    description: str = ""
+    persona: str = ""
+    system_prompt: str = ""
+    first_message: str = ""
+    alternate_greetings: list[str] = Field(default_factory=list)
+    example_dialogue: str = ""
+    scenario: str = ""
+    content_rating: ContentRating = "sfw"
+    scene_behavior_rules: dict[str, object] = Field(default_factory=dict)
+    consistency_method: str | None = None
+    appearance_tags: list[str] = Field(default_factory=list)
+    image_url: str | None = None
+
+
+class PromptTemplate(BaseModel):
+    """Snapshot of the prompt template chosen for the turn (placeholders unfilled)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID | None = None
+    name: str
+    use_case: str = "character_roleplay"
+    content_mode: ContentRating = "sfw"
+    target_model: str | None = None
+    system_prompt: str
+
+
+class ModelRoute(BaseModel):
+    """One candidate model with its provider, in the order the turn should try them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model_key: str = Field(description="Our key of the model (models table).")
+    model_name: str = Field(description="The provider's id of the model.")
+    display_name: str = ""
+    provider: str
+    provider_kind: Literal["openai_compatible", "local_worker"] = "openai_compatible"
+    base_url: str
+    api_key_env: str | None = Field(
+        default=None, description="Name of the environment variable holding the key."
+    )
+    context_window: int = 8192
+    max_output_tokens: int = 512
+    priority: int = 0
+    timeout_seconds: float = 60.0
+    input_cost_per_mtok: Decimal = Decimal(0)
+    output_cost_per_mtok: Decimal = Decimal(0)
+    health_url: str | None = None
+
+
+class GenerationSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = 0.8
+    max_tokens: int | None = None
+    top_p: float | None = None
+
+
+class RequestChatTurn(Event):
+    """Command: produce the assistant's reply for one turn of a conversation."""
+
+    event_type: ClassVar[str] = "chat.turn.requested"
+    topic: ClassVar[str] = "chat.turns"
+
+    turn_id: UUID
+    conversation_id: UUID
+    user_id: UUID
+    kind: TurnKind
+    user_message_id: UUID | None = None
+    content: str | None = None
+    client_message_id: str | None = None
+    character: CharacterCard
+    persona: CharacterCard | None = None
+    template: PromptTemplate | None = None
+    routes: list[ModelRoute]
+    content_mode: ContentRating = "sfw"
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    requested_at: datetime
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
+
+
+class TurnFact(Event):
+    """Base of the facts of a turn; all keyed by conversation."""
+
+    turn_id: UUID
+    conversation_id: UUID
+    user_id: UUID
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
+
+
+class ChatTurnStarted(TurnFact):
+    event_type: ClassVar[str] = "chat.turn.started"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    kind: TurnKind
+    user_message_id: UUID | None = None
+    model_key: str
+
+
+class ChatTurnDelta(TurnFact):
+    """One piece of the streamed reply; `seq` counts from 1 without gaps within a turn."""
+
+    event_type: ClassVar[str] = "chat.turn.delta"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    seq: int
+    text: str
+
+
+class TurnUsage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost: Decimal
+    latency_ms: int
+    first_token_ms: int | None = None
+
+
+class ChatTurnCompleted(TurnFact):
+    event_type: ClassVar[str] = "chat.turn.completed"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    message: dict[str, object] = Field(
+        description="The stored assistant message, as the API shows it."
+    )
+    usage: TurnUsage
+    deltas: int = Field(description="How many deltas were sent; the completion's seq is this + 1.")
+
+
+class TurnError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class ChatTurnFailed(TurnFact):
+    event_type: ClassVar[str] = "chat.turn.failed"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    error: TurnError
+    deltas: int = 0

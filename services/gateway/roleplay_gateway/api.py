@@ -1,5 +1,0 @@
-"""Internal HTTP API of the gateway service (called by other services, not by clients)."""
-
-from fastapi import APIRouter
-
-router = APIRouter(prefix="/internal", tags=["internal"])

@@ -1,0 +1,1 @@
+"""Identity: registration, login, JWTs (own and external), roles, the profile."""

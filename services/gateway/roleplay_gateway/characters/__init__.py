@@ -1,0 +1,1 @@
+"""AI characters and user personas: CRUD, visibility, nsfw gating, card import/export."""

@@ -1,0 +1,1 @@
+"""Conversation and message routes, answered by the chat service that owns them."""

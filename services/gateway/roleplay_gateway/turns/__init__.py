@@ -1,0 +1,1 @@
+"""Starting turns and relaying their streams to clients as Server-Sent Events."""

@@ -1,0 +1,1 @@
+"""Usage routes and the quota check, answered by the usage service."""
