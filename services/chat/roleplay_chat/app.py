@@ -2,12 +2,21 @@
 
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from roleplay_chat import api, handlers
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA
+from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
+from roleplay_common.events import (
+    ChatTurnCompleted,
+    ChatTurnDelta,
+    ChatTurnFailed,
+    ChatTurnStarted,
+    UsageRecorded,
+)
 from roleplay_common.service import Runtime, create_service_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -16,13 +25,35 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: ChatSettings | None = None) -> FastAPI:
     settings = settings or ChatSettings()
     runtime = Runtime.create("chat", SCHEMA, settings)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    turns = TurnRunner(runtime, settings, http)
     router = EventRouter("chat")
-    handlers.register(router, runtime)
-    return create_service_app(
+    handlers.register(router, turns)
+
+    async def start(runtime: Runtime) -> None:
+        runtime.spawn(turns.health.run(), "worker-health")
+        runtime.spawn(turns.watch_abandoned_turns(), "abandoned-turns")
+
+    async def stop(runtime: Runtime) -> None:
+        await turns.shutdown()
+        await http.aclose()
+
+    app = create_service_app(
         runtime,
         router=router,
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
         api=[api.router],
+        publishes=[
+            ChatTurnStarted,
+            ChatTurnDelta,
+            ChatTurnCompleted,
+            ChatTurnFailed,
+            UsageRecorded,
+        ],
+        on_startup=[start],
+        on_shutdown=[stop],
     )
+    app.state.turns = turns
+    return app

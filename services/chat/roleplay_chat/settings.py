@@ -4,6 +4,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -13,3 +14,19 @@ class ChatSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     port: int = 8001
+    max_concurrent_turns: int = Field(default=64, description="Turns streamed at once.")
+    first_token_timeout_seconds: float = Field(
+        default=30.0, description="Wait for a provider's first text before giving up on it."
+    )
+    idle_timeout_seconds: float = Field(
+        default=20.0, description="Longest gap between two chunks of a stream."
+    )
+    provider_retries: int = Field(default=2, description="Retries per model before fallback.")
+    provider_backoff_seconds: float = 0.25
+    history_limit: int = Field(
+        default=200, description="Newest messages read for a turn before the token budget."
+    )
+    turn_lease_seconds: float = Field(
+        default=60.0, description="A running turn renews its lease; an expired one is ended."
+    )
+    worker_health_interval_seconds: float = 30.0

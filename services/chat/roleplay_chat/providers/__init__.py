@@ -1,0 +1,1 @@
+"""Adapters to model providers, speaking their real protocols."""

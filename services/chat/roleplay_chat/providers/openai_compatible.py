@@ -1,0 +1,152 @@
+"""OpenAI-compatible chat completions with SSE streaming.
+
+Works with OpenRouter, vLLM, Ollama, llama.cpp server, LM Studio and the stand-in: POST
+`{base_url}/chat/completions` with `stream: true`, read `data:` lines until `[DONE]`. Usage
+comes from the last chunk(s) (`stream_options.include_usage`, or a `usage` field on the final
+chunk as OpenRouter sends it); when a server sends none it is estimated by the caller.
+
+Timeouts: `first_token_timeout` bounds the wait for the first content; `idle_timeout` bounds
+every later gap. A stream that ends without `[DONE]` or a finish reason is a cut-off.
+The API key is read from the environment variable the provider row names and is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from roleplay_chat.providers.errors import ProviderError, from_status
+from roleplay_common.events import ModelRoute
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None = None
+
+
+StreamEvent = TextDelta | StreamEnd
+
+
+def api_key(route: ModelRoute) -> str | None:
+    return os.environ.get(route.api_key_env) if route.api_key_env else None
+
+
+async def stream_chat(
+    client: httpx.AsyncClient,
+    route: ModelRoute,
+    messages: list[dict[str, str]],
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_p: float | None = None,
+    first_token_timeout: float,
+    idle_timeout: float,
+) -> AsyncIterator[StreamEvent]:
+    body: dict[str, Any] = {
+        "model": route.model_name,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+    }
+    if top_p is not None:
+        body["top_p"] = top_p
+    headers = {"Accept": "text/event-stream"}
+    if key := api_key(route):
+        headers["Authorization"] = f"Bearer {key}"
+    url = f"{route.base_url.rstrip('/')}/chat/completions"
+    timeout = httpx.Timeout(connect=5.0, read=idle_timeout, write=10.0, pool=5.0)
+
+    try:
+        async with asyncio.timeout(first_token_timeout) as first_deadline:
+            async with client.stream(
+                "POST", url, json=body, headers=headers, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    text = (await response.aread()).decode(errors="replace")
+                    raise from_status(
+                        response.status_code, text, response.headers.get("retry-after")
+                    )
+                async for event in _read_events(response, first_deadline):
+                    yield event
+    except TimeoutError as exc:
+        raise ProviderError(
+            "provider_timeout", "the provider did not answer in time", retryable=True
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise ProviderError(
+            "provider_timeout", "the provider stalled mid-stream", retryable=True
+        ) from exc
+    except httpx.TransportError as exc:
+        raise ProviderError(
+            "provider_unreachable",
+            f"cannot reach the provider: {type(exc).__name__}",
+            retryable=True,
+        ) from exc
+
+
+async def _read_events(
+    response: httpx.Response, first_deadline: asyncio.Timeout
+) -> AsyncIterator[StreamEvent]:
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    started = False
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            yield _end(finish_reason or "stop", usage)
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise ProviderError(
+                "provider_bad_stream", "the provider sent an unreadable chunk", retryable=True
+            ) from exc
+        if "error" in chunk:
+            err = chunk["error"]
+            message = err.get("message", "error") if isinstance(err, dict) else str(err)
+            raise ProviderError("provider_stream_error", str(message)[:300], retryable=True)
+        if chunk.get("usage"):
+            usage = chunk["usage"]
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                if not started:
+                    started = True
+                    first_deadline.reschedule(None)
+                yield TextDelta(text)
+            if choice.get("finish_reason"):
+                finish_reason = choice["finish_reason"]
+    if finish_reason is not None:
+        yield _end(finish_reason, usage)
+        return
+    raise ProviderError(
+        "provider_stream_cut", "the provider closed the stream before it ended", retryable=True
+    )
+
+
+def _end(finish_reason: str, usage: dict[str, Any] | None) -> StreamEnd:
+    usage = usage or {}
+    return StreamEnd(
+        finish_reason=finish_reason,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        cost=usage.get("cost"),
+    )

@@ -1,0 +1,550 @@
+"""Running a turn: from `chat.turn.requested` to a stored reply and its events.
+
+1. `accept` (inside the Kafka handler, one transaction): dedupe the command, check the
+   conversation belongs to the user, record the turn, store the user message once.
+   The offset is committed right after, so one slow reply never blocks the partition.
+2. `run` (in the background, one conversation at a time per process): announce the turn,
+   build the prompt from the newest history within the model's budget, stream the provider
+   with retries and fallback, publish every piece of text as it arrives, then store the reply
+   and publish `chat.turn.completed` and `usage.recorded` through the outbox, in one
+   transaction. A failure stores nothing but the failure, and says why.
+3. `end_abandoned_turns`: a turn whose process died mid-stream (its lease expired) is ended
+   with `turn_interrupted`, so no client waits forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import sqlalchemy as sa
+from prometheus_client import Counter, Histogram
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system_prompt
+from roleplay_chat.domain.tokens import count_tokens
+from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
+from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
+from roleplay_chat.settings import ChatSettings
+from roleplay_chat.store import (
+    MESSAGES,
+    Conversation,
+    Message,
+    Turn,
+    get_conversation,
+    last_assistant_message,
+    message_view,
+    recent_messages,
+)
+from roleplay_chat.worker_health import WorkerHealth
+from roleplay_common.broker import Topics, publish_raw
+from roleplay_common.db import add_to_outbox, claim_event
+from roleplay_common.events import (
+    ChatTurnCompleted,
+    ChatTurnDelta,
+    ChatTurnFailed,
+    ChatTurnStarted,
+    EventEnvelope,
+    ModelRoute,
+    RequestChatTurn,
+    TurnError,
+    TurnUsage,
+    UsageRecorded,
+)
+from roleplay_common.logging import bind_correlation, get_logger
+from roleplay_common.service import Runtime
+
+log = get_logger(__name__)
+
+FIRST_DELTA = Histogram(
+    "roleplay_chat_first_delta_seconds",
+    "From the turn command's request time to its first published delta.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
+
+PREVIEW_CHARS = 160
+
+
+class TurnRunner:
+    def __init__(self, runtime: Runtime, settings: ChatSettings, http: httpx.AsyncClient) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.http = http
+        self.health = WorkerHealth(http, interval=settings.worker_health_interval_seconds)
+        self.instance = f"chat-{uuid.uuid4().hex[:8]}"
+        self._slots = asyncio.Semaphore(settings.max_concurrent_turns)
+        self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def topics(self) -> Topics:
+        return self.runtime.topics
+
+    # -- 1. accept -------------------------------------------------------------------------
+
+    async def accept(self, command: RequestChatTurn, envelope: EventEnvelope) -> bool:
+        """Record the turn and the user message; False when there is nothing to run."""
+        schema = self.runtime.schema
+        async with self.runtime.db.transaction() as session:
+            if not await claim_event(session, schema, envelope, consumer="turns"):
+                return False
+            if await session.get(Turn, command.turn_id) is not None:
+                return False
+            conversation = await get_conversation(session, command.conversation_id, lock=True)
+            refusal = _refusal(conversation, command)
+            if (
+                refusal is None
+                and command.kind == "regenerate"
+                and await last_assistant_message(session, command.conversation_id) is None
+            ):
+                refusal = TurnError(
+                    code="nothing_to_regenerate",
+                    message="the conversation has no reply to regenerate",
+                )
+            turn = Turn(
+                id=command.turn_id,
+                conversation_id=command.conversation_id,
+                user_id=command.user_id,
+                kind=command.kind,
+                user_message_id=command.user_message_id,
+                command=envelope.model_dump(mode="json"),
+                lease_owner=self.instance,
+                lease_until=self._lease_end(),
+            )
+            session.add(turn)
+            if refusal is not None:
+                self._finish_failed(session, turn, refusal)
+                await self._emit_failed(session, command, envelope, refusal, deltas=0)
+                return False
+            assert conversation is not None
+            if command.kind == "send" and command.content is not None:
+                await _store_user_message(session, command, conversation)
+        return True
+
+    def schedule(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
+        task = asyncio.create_task(self._run_guarded(command, envelope), name=str(command.turn_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def shutdown(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _run_guarded(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
+        with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
+            try:
+                async with self._slots, self._conversation_locks[command.conversation_id]:
+                    await self.run(command, envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("turn crashed; it will be ended when its lease expires")
+
+    # -- 2. run ----------------------------------------------------------------------------
+
+    async def run(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
+        topic = self.topics.name(ChatTurnDelta)
+        await self._publish(
+            topic,
+            envelope,
+            ChatTurnStarted(
+                turn_id=command.turn_id,
+                conversation_id=command.conversation_id,
+                user_id=command.user_id,
+                kind=command.kind,
+                user_message_id=command.user_message_id,
+                model_key=command.routes[0].model_key if command.routes else "",
+            ),
+        )
+        history, memory = await self._history(command)
+        system = system_prompt(command, memory=memory)
+        seq = 0
+        estimated_in: dict[str, int] = {}
+
+        async def on_text(text: str) -> None:
+            nonlocal seq
+            seq += 1
+            if seq == 1:
+                FIRST_DELTA.observe(
+                    max((datetime.now(UTC) - command.requested_at).total_seconds(), 0)
+                )
+            await self._publish(
+                topic,
+                envelope,
+                ChatTurnDelta(
+                    turn_id=command.turn_id,
+                    conversation_id=command.conversation_id,
+                    user_id=command.user_id,
+                    seq=seq,
+                    text=text,
+                ),
+            )
+
+        def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
+            prompt = assemble(
+                command,
+                history,
+                system=system,
+                context_window=route.context_window,
+                max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
+            )
+            estimated_in[route.model_key] = prompt.tokens_in
+            return stream_chat(
+                self.http,
+                route,
+                prompt.messages,
+                max_tokens=prompt.max_tokens,
+                temperature=command.generation.temperature,
+                top_p=command.generation.top_p,
+                first_token_timeout=min(
+                    route.timeout_seconds, self.settings.first_token_timeout_seconds
+                ),
+                idle_timeout=self.settings.idle_timeout_seconds,
+            )
+
+        heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
+        try:
+            reply = await stream_with_fallback(
+                command.routes,
+                stream,
+                on_text,
+                health=self.health,
+                retries=self.settings.provider_retries,
+                backoff=self.settings.provider_backoff_seconds,
+            )
+        except TurnFailedError as failure:
+            await self._fail(command, envelope, failure, deltas=seq, estimated_in=estimated_in)
+            TURNS.labels("failed").inc()
+            return
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        await self._complete(command, envelope, reply, deltas=seq, estimated_in=estimated_in)
+        TURNS.labels("completed").inc()
+
+    async def _history(self, command: RequestChatTurn) -> tuple[list[HistoryMessage], Memory]:
+        async with self.runtime.db.transaction() as session:
+            conversation = await get_conversation(session, command.conversation_id)
+            messages = await recent_messages(
+                session, command.conversation_id, limit=self.settings.history_limit
+            )
+        if command.kind == "regenerate":
+            last = max((i for i, m in enumerate(messages) if m.sender == "assistant"), default=None)
+            messages = messages[:last] if last is not None else messages
+        memory = Memory(
+            summary=conversation.memory_summary if conversation else "",
+            facts=tuple(conversation.memory_facts) if conversation else (),
+        )
+        return [HistoryMessage(m.sender, m.content) for m in messages], memory
+
+    async def _complete(
+        self,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        reply: RoutedReply,
+        *,
+        deltas: int,
+        estimated_in: dict[str, int],
+    ) -> None:
+        schema = self.runtime.schema
+        async with self.runtime.db.transaction() as session:
+            conversation = await get_conversation(session, command.conversation_id, lock=True)
+            if conversation is None:  # deleted while the reply streamed
+                return
+            message = await self._store_reply(session, command, reply.text)
+            turn = await session.get(Turn, command.turn_id, with_for_update=True)
+            if turn is not None:
+                turn.status = "completed"
+                turn.assistant_message_id = message.id
+                turn.model_key = reply.route.model_key
+                turn.deltas = deltas
+                turn.finished_at = datetime.now(UTC)
+                turn.lease_owner = None
+            conversation.updated_at = datetime.now(UTC)
+            conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
+            await session.flush()
+            usage = _turn_usage(reply, estimated_in)
+            await add_to_outbox(
+                session,
+                schema,
+                self.topics,
+                self.runtime.envelope(
+                    ChatTurnCompleted(
+                        turn_id=command.turn_id,
+                        conversation_id=command.conversation_id,
+                        user_id=command.user_id,
+                        message=message_view(message),
+                        usage=usage,
+                        deltas=deltas,
+                    ),
+                    causation=envelope,
+                ),
+            )
+            await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
+
+    async def _store_reply(
+        self, session: AsyncSession, command: RequestChatTurn, text: str
+    ) -> Message:
+        if command.kind == "regenerate":
+            target = await last_assistant_message(session, command.conversation_id)
+            if target is not None:
+                alternatives = list(target.alternatives or [target.content])
+                alternatives.append(text)
+                target.alternatives = alternatives
+                target.selected_index = len(alternatives) - 1
+                target.content = text
+                target.turn_id = command.turn_id
+                target.updated_at = datetime.now(UTC)
+                return target
+        message = Message(
+            conversation_id=command.conversation_id,
+            user_id=command.user_id,
+            sender="assistant",
+            message_type="continue" if command.kind == "continue" else "reply",
+            content=text,
+            alternatives=[text],
+            turn_id=command.turn_id,
+        )
+        session.add(message)
+        await session.flush()
+        await session.refresh(message)
+        return message
+
+    async def _fail(
+        self,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        failure: TurnFailedError,
+        *,
+        deltas: int,
+        estimated_in: dict[str, int],
+    ) -> None:
+        log.warning("turn failed", code=failure.code, attempts=len(failure.attempts))
+        error = TurnError(code=failure.code, message=failure.message)
+        async with self.runtime.db.transaction() as session:
+            turn = await session.get(Turn, command.turn_id, with_for_update=True)
+            if turn is not None:
+                self._finish_failed(session, turn, error, deltas=deltas)
+            await self._emit_failed(session, command, envelope, error, deltas=deltas)
+            await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
+
+    # -- 3. abandoned turns ----------------------------------------------------------------
+
+    async def end_abandoned_turns(self) -> int:
+        """End turns whose lease expired: their process died mid-reply."""
+        error = TurnError(
+            code="turn_interrupted", message="the reply was interrupted; please try again"
+        )
+        ended = 0
+        async with self.runtime.db.transaction() as session:
+            turns = (
+                (
+                    await session.execute(
+                        sa.select(Turn)
+                        .where(
+                            col(Turn.finished_at).is_(None),
+                            col(Turn.lease_until) < datetime.now(UTC),
+                        )
+                        .limit(100)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for turn in turns:
+                command = EventEnvelope.model_validate(turn.command)
+                payload = command.payload()
+                assert isinstance(payload, RequestChatTurn)
+                self._finish_failed(session, turn, error, deltas=turn.deltas)
+                await self._emit_failed(session, payload, command, error, deltas=turn.deltas)
+                ended += 1
+        if ended:
+            log.warning("ended abandoned turns", count=ended)
+        return ended
+
+    async def watch_abandoned_turns(self) -> None:
+        while True:
+            try:
+                await self.end_abandoned_turns()
+            except Exception:
+                log.exception("could not end abandoned turns")
+            await asyncio.sleep(self.settings.turn_lease_seconds / 2)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _lease_end(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
+
+    async def _renew_lease(self, turn_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(self.settings.turn_lease_seconds / 3)
+            async with self.runtime.db.transaction() as session:
+                await session.execute(
+                    sa.update(Turn)
+                    .where(col(Turn.id) == turn_id)
+                    .values(lease_until=self._lease_end(), status="streaming")
+                )
+
+    def _finish_failed(
+        self, session: AsyncSession, turn: Turn, error: TurnError, *, deltas: int = 0
+    ) -> None:
+        turn.status = "failed"
+        turn.error_code = error.code
+        turn.error_message = error.message
+        turn.deltas = deltas
+        turn.finished_at = datetime.now(UTC)
+        turn.lease_owner = None
+
+    async def _emit_failed(
+        self,
+        session: AsyncSession,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        error: TurnError,
+        *,
+        deltas: int,
+    ) -> None:
+        await add_to_outbox(
+            session,
+            self.runtime.schema,
+            self.topics,
+            self.runtime.envelope(
+                ChatTurnFailed(
+                    turn_id=command.turn_id,
+                    conversation_id=command.conversation_id,
+                    user_id=command.user_id,
+                    error=error,
+                    deltas=deltas,
+                ),
+                causation=envelope,
+            ),
+        )
+
+    async def _record_usage(
+        self,
+        session: AsyncSession,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        attempts: list[Attempt],
+        estimated_in: dict[str, int],
+    ) -> None:
+        for attempt in attempts:
+            tokens_in, tokens_out = _tokens(attempt, estimated_in.get(attempt.route.model_key, 0))
+            route = attempt.route
+            await add_to_outbox(
+                session,
+                self.runtime.schema,
+                self.topics,
+                self.runtime.envelope(
+                    UsageRecorded(
+                        user_id=command.user_id,
+                        provider=route.provider,
+                        model=route.model_key,
+                        request_type="chat",
+                        tokens_in=tokens_in,
+                        tokens_out=tokens_out,
+                        cost_in=_cost(tokens_in, route.input_cost_per_mtok),
+                        cost_out=_cost(tokens_out, route.output_cost_per_mtok),
+                        status="success"
+                        if attempt.ok
+                        else ("timeout" if _timed_out(attempt) else "error"),
+                        response_status=attempt.error.status if attempt.error else 200,
+                        latency_ms=attempt.latency_ms,
+                        occurred_at=datetime.now(UTC),
+                        reference_id=str(command.turn_id),
+                        error_code=attempt.error.code if attempt.error else None,
+                    ),
+                    causation=envelope,
+                ),
+            )
+
+    async def _publish(
+        self, topic: str, cause: EventEnvelope, payload: ChatTurnStarted | ChatTurnDelta
+    ) -> None:
+        await publish_raw(
+            self.runtime.broker, topic, self.runtime.envelope(payload, causation=cause)
+        )
+
+
+def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> TurnError | None:
+    if conversation is None or conversation.user_id != command.user_id:
+        return TurnError(code="conversation_not_found", message="conversation not found")
+    if not command.routes:
+        return TurnError(code="no_model_available", message="no model is available")
+    return None
+
+
+async def _store_user_message(
+    session: AsyncSession, command: RequestChatTurn, conversation: Conversation
+) -> None:
+    assert command.content is not None
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(MESSAGES)
+        .values(
+            id=command.user_message_id or uuid.uuid4(),
+            conversation_id=command.conversation_id,
+            user_id=command.user_id,
+            sender="user",
+            message_type="text",
+            content=command.content,
+            alternatives=[],
+            selected_index=0,
+            turn_id=command.turn_id,
+            client_message_id=command.client_message_id,
+            scene_ids=[],
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    conversation.updated_at = now
+    conversation.last_message_preview = command.content[:PREVIEW_CHARS]
+
+
+def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:
+    """Tokens as the provider reported them, else our estimate (the call was still made)."""
+    end = attempt.end
+    tokens_in = end.prompt_tokens if end and end.prompt_tokens is not None else estimated_in
+    tokens_out = (
+        end.completion_tokens
+        if end and end.completion_tokens is not None
+        else count_tokens(attempt.text)
+    )
+    return tokens_in, tokens_out
+
+
+def _cost(tokens: int, per_million: Decimal) -> Decimal:
+    return (Decimal(tokens) * per_million / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+
+
+def _timed_out(attempt: Attempt) -> bool:
+    return attempt.error is not None and attempt.error.code == "provider_timeout"
+
+
+def _turn_usage(reply: RoutedReply, estimated_in: dict[str, int]) -> TurnUsage:
+    attempt = reply.attempts[-1]
+    tokens_in, tokens_out = _tokens(attempt, estimated_in.get(reply.route.model_key, 0))
+    route = reply.route
+    return TurnUsage(
+        provider=route.provider,
+        model=route.model_key,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost=_cost(tokens_in, route.input_cost_per_mtok)
+        + _cost(tokens_out, route.output_cost_per_mtok),
+        latency_ms=attempt.latency_ms,
+        first_token_ms=attempt.first_token_ms,
+    )
