@@ -38,6 +38,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 class ConversationCreate(BaseModel):
+    id: uuid.UUID | None = Field(default=None, description="Given on idempotent retries.")
     user_id: uuid.UUID
     character: CharacterCard
     persona_id: uuid.UUID | None = None
@@ -105,8 +106,13 @@ async def _owned_message(
 @router.post("/conversations", status_code=201)
 async def create_conversation(body: ConversationCreate, session: SessionDep) -> dict[str, Any]:
     """A new conversation; the character's greeting (with its alternates) opens it."""
+    if body.id is not None and (existing := await session.get(Conversation, body.id)):
+        if existing.user_id != body.user_id:
+            raise ApiError(409, "conflict", "that conversation id is taken")
+        return conversation_view(existing)
     character = body.character
     conversation = Conversation(
+        id=body.id or uuid.uuid4(),
         user_id=body.user_id,
         character_id=character.id,
         persona_id=body.persona_id,

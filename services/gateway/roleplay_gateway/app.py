@@ -5,11 +5,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from roleplay_common.broker import EventRouter
+from roleplay_common.events import RequestChatTurn
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_gateway import handlers
+from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
+from roleplay_gateway.turns.stream_hub import TurnStreamHub
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,6 +22,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = Runtime.create("gateway", SCHEMA, settings)
     router = EventRouter("gateway")
     handlers.register(router, runtime)
+    chat = InternalClient("chat", settings.chat_url)
+    hub = TurnStreamHub(
+        settings.kafka, runtime.topics, retention_seconds=settings.turn_stream_retention_seconds
+    )
+
+    async def start(runtime: Runtime) -> None:
+        await hub.start()
+
+    async def stop(runtime: Runtime) -> None:
+        await hub.stop()
+        await chat.close()
+
     app = create_service_app(
         runtime,
         router=router,
@@ -26,6 +41,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="Roleplay gateway",
         description="The public HTTP entry: auth, validation, commands, SSE relays, web client.",
         api=PUBLIC_ROUTERS,
+        publishes=[RequestChatTurn],
+        on_startup=[start],
+        on_shutdown=[stop],
     )
     app.state.settings = settings
+    app.state.chat = chat
+    app.state.turn_hub = hub
     return app

@@ -2,4 +2,7 @@
 
 from fastapi import APIRouter
 
-PUBLIC_ROUTERS: list[APIRouter] = []
+from roleplay_gateway.conversations.endpoints import router as conversations
+from roleplay_gateway.turns.endpoints import router as turns
+
+PUBLIC_ROUTERS: list[APIRouter] = [conversations, turns]

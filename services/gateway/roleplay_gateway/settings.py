@@ -4,6 +4,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -18,3 +19,6 @@ class GatewaySettings(ServiceSettings):
     library_url: str = "http://127.0.0.1:8003"
     usage_url: str = "http://127.0.0.1:8004"
     standin_url: str = "http://127.0.0.1:18080"
+    turn_stream_retention_seconds: float = Field(
+        default=900.0, description="How long a finished turn's stream can be resumed from memory."
+    )

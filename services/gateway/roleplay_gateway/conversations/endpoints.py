@@ -1,0 +1,221 @@
+"""Conversation and message routes of the public API, answered by the chat service.
+
+The chat service owns conversations and messages; the gateway checks the caller, validates
+input, adds what it owns (the character's current name and portrait, the persona, signed
+thumbnail URLs) and passes the caller's id so the chat service answers 404 for anything that
+is not theirs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from roleplay_common.http import ApiError
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from roleplay_common.service import Runtime
+from roleplay_common.storage import USER_LIBRARY
+from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.characters.service import character_card, character_summaries
+from roleplay_gateway.deps import RuntimeDep, SessionDep
+from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.internal_client import InternalClient
+
+router = APIRouter(prefix="/v1", tags=["conversations"])
+
+
+def get_chat(request: Request) -> InternalClient:
+    client: InternalClient = request.app.state.chat
+    return client
+
+
+ChatDep = Annotated[InternalClient, Depends(get_chat)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+class ConversationCreate(BaseModel):
+    character_id: uuid.UUID
+    persona_id: uuid.UUID | None = None
+    scene_template_id: uuid.UUID | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ConversationUpdate(BaseModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    status: Literal["active", "archived"] | None = None
+    persona_id: uuid.UUID | None = None
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class MessageEdit(BaseModel):
+    content: str = Field(min_length=1, max_length=16_000)
+
+
+class SelectAlternative(BaseModel):
+    alternative_index: int = Field(ge=0)
+
+
+async def signed_thumbnail(runtime: Runtime, image: dict[str, Any] | None) -> str | None:
+    """A signed URL of the conversation's last scene thumbnail, for its owner only."""
+    if not image:
+        return None
+    key = image.get("thumbnail_key") or image.get("key")
+    if not key:
+        return None
+    return await runtime.storage.signed_url(str(image.get("bucket") or USER_LIBRARY), str(key))
+
+
+async def present(
+    runtime: Runtime, conversation: dict[str, Any], characters: dict[uuid.UUID, dict[str, Any]]
+) -> dict[str, Any]:
+    character_id = uuid.UUID(conversation["character_id"])
+    out = dict(conversation)
+    out["character"] = characters.get(character_id, conversation["character"])
+    out["last_scene_image_url"] = await signed_thumbnail(runtime, out.pop("last_scene_image"))
+    return out
+
+
+@router.post("/conversations", status_code=201)
+async def create_conversation(
+    body: ConversationCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Start a conversation with a character; its greeting is the first message."""
+    character = await character_card(session, user, body.character_id, role="ai")
+    persona_id = body.persona_id or user.default_persona_id
+    if persona_id is not None:
+        await character_card(session, user, persona_id, role="user")
+    created = await chat.call(
+        "POST",
+        "/internal/conversations",
+        json={
+            "id": str(derived_id("conversation", user.id, idempotency_key))
+            if idempotency_key
+            else None,
+            "user_id": str(user.id),
+            "character": character.model_dump(mode="json"),
+            "persona_id": str(persona_id) if persona_id else None,
+            "scene_template_id": str(body.scene_template_id) if body.scene_template_id else None,
+            "title": body.title,
+        },
+    )
+    summaries = await character_summaries(session, [character.id])
+    return await present(runtime, created, summaries)
+
+
+@router.get("/conversations")
+async def list_conversations(
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    status: Literal["active", "archived"] = "active",
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = Query(default=None, max_length=500),
+) -> dict[str, Any]:
+    """The dashboard's "continue" list, newest activity first."""
+    result = await chat.call(
+        "GET",
+        "/internal/conversations",
+        user_id=user.id,
+        params={"status": status, "limit": limit, "cursor": cursor},
+    )
+    ids = list({uuid.UUID(c["character_id"]) for c in result["items"]})
+    summaries = await character_summaries(session, ids)
+    items = [await present(runtime, c, summaries) for c in result["items"]]
+    return {"items": items, "next_cursor": result["next_cursor"]}
+
+
+@router.get("/conversations/{conversation_id}")
+async def get_conversation(
+    conversation_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+) -> dict[str, Any]:
+    conversation = await chat.call(
+        "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
+    )
+    summaries = await character_summaries(session, [uuid.UUID(conversation["character_id"])])
+    return await present(runtime, conversation, summaries)
+
+
+@router.patch("/conversations/{conversation_id}")
+async def update_conversation(
+    conversation_id: uuid.UUID,
+    body: ConversationUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+) -> dict[str, Any]:
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    if body.persona_id is not None:
+        await character_card(session, user, body.persona_id, role="user")
+    if not changes:
+        raise ApiError(422, "validation_error", "nothing to change")
+    conversation = await chat.call(
+        "PATCH", f"/internal/conversations/{conversation_id}", user_id=user.id, json=changes
+    )
+    summaries = await character_summaries(session, [uuid.UUID(conversation["character_id"])])
+    return await present(runtime, conversation, summaries)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204)
+async def delete_conversation(
+    conversation_id: uuid.UUID, user: CurrentUser, chat: ChatDep
+) -> Response:
+    await chat.call("DELETE", f"/internal/conversations/{conversation_id}", user_id=user.id)
+    return Response(status_code=204)
+
+
+@router.get("/conversations/{conversation_id}/messages")
+async def list_messages(
+    conversation_id: uuid.UUID,
+    user: CurrentUser,
+    chat: ChatDep,
+    before: uuid.UUID | None = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """Oldest first; `before` pages back through older messages."""
+    result: dict[str, Any] = await chat.call(
+        "GET",
+        f"/internal/conversations/{conversation_id}/messages",
+        user_id=user.id,
+        params={"before": str(before) if before else None, "limit": limit},
+    )
+    return result
+
+
+@router.patch("/messages/{message_id}")
+async def edit_message(
+    message_id: uuid.UUID, body: MessageEdit, user: CurrentUser, chat: ChatDep
+) -> dict[str, Any]:
+    result: dict[str, Any] = await chat.call(
+        "PATCH", f"/internal/messages/{message_id}", user_id=user.id, json=body.model_dump()
+    )
+    return result
+
+
+@router.delete("/messages/{message_id}", status_code=204)
+async def delete_message(message_id: uuid.UUID, user: CurrentUser, chat: ChatDep) -> Response:
+    await chat.call("DELETE", f"/internal/messages/{message_id}", user_id=user.id)
+    return Response(status_code=204)
+
+
+@router.post("/messages/{message_id}/select")
+async def select_alternative(
+    message_id: uuid.UUID, body: SelectAlternative, user: CurrentUser, chat: ChatDep
+) -> dict[str, Any]:
+    result: dict[str, Any] = await chat.call(
+        "POST", f"/internal/messages/{message_id}/select", user_id=user.id, json=body.model_dump()
+    )
+    return result

@@ -1,0 +1,33 @@
+"""Server-Sent Events framing of a turn's stream, with keep-alives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from fastapi.responses import StreamingResponse
+
+from roleplay_gateway.turns.stream_hub import StreamEvent, TurnLog, TurnStreamHub
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
+
+
+def frame(event: StreamEvent) -> str:
+    data = json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)
+    return f"id: {event.seq}\nevent: {event.name}\ndata: {data}\n\n"
+
+
+async def _frames(
+    hub: TurnStreamHub, turn: TurnLog, after: int, keepalive: float
+) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    async for event in hub.events(turn, after=after, keepalive=keepalive):
+        yield ": keep-alive\n\n" if event is None else frame(event)
+
+
+def turn_stream_response(
+    hub: TurnStreamHub, turn: TurnLog, *, after: int, keepalive: float = 15.0
+) -> StreamingResponse:
+    return StreamingResponse(
+        _frames(hub, turn, after, keepalive), media_type="text/event-stream", headers=SSE_HEADERS
+    )

@@ -1,0 +1,286 @@
+"""Turn streams, replayable from any gateway instance.
+
+Every gateway instance reads the whole `chat.turn.events` topic (no consumer group: each
+instance sees every partition) and `chat.turns` (to know whose turn is whose before it
+starts). It keeps each turn's events in memory, ordered by `seq`, for `retention` after the
+turn ends. Kafka is the durable log and this is a cache of it: on start an instance seeks
+every partition back by `retention`, so a client that reconnects to a different or restarted
+instance still gets exactly the events after its `Last-Event-ID`. Duplicates (a republished
+event) are dropped by `seq`. N gateway instances scale reads; M chat instances write to the
+same partitions keyed by conversation; neither needs to know about the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from roleplay_common.broker import Topics, ensure_topics
+from roleplay_common.events import (
+    ChatTurnCompleted,
+    ChatTurnDelta,
+    ChatTurnFailed,
+    ChatTurnStarted,
+    EventEnvelope,
+    RequestChatTurn,
+)
+from roleplay_common.logging import get_logger
+from roleplay_common.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+STARTED_SEQ = 0
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One SSE event of a turn: `id:` is `seq`."""
+
+    seq: int
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass
+class TurnLog:
+    turn_id: uuid.UUID
+    user_id: uuid.UUID
+    conversation_id: uuid.UUID
+    user_message_id: uuid.UUID | None = None
+    events: dict[int, StreamEvent] = field(default_factory=dict)
+    final_seq: int | None = None
+    finished_at: float | None = None
+    created_at: float = field(default_factory=time.monotonic)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def finished(self) -> bool:
+        return self.final_seq is not None
+
+    def after(self, seq: int) -> list[StreamEvent]:
+        return [self.events[s] for s in sorted(self.events) if s > seq]
+
+    def complete_through(self, seq: int) -> bool:
+        """All events up to and including the final one are present after `seq`."""
+        if self.final_seq is None:
+            return False
+        return all(s in self.events for s in range(seq + 1, self.final_seq + 1))
+
+
+class TurnStreamHub:
+    def __init__(
+        self, settings: KafkaSettings, topics: Topics, *, retention_seconds: float = 900.0
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.retention = retention_seconds
+        self.turns: dict[uuid.UUID, TurnLog] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.caught_up = asyncio.Event()
+        self._seen = asyncio.Condition()
+
+    async def start(self) -> None:
+        names = [self.topics.name(ChatTurnDelta), self.topics.name(RequestChatTurn)]
+        await ensure_topics(self.settings, names)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+        await consumer.start()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in names
+            for p in sorted(await consumer.partitions_for_topic(topic) or set())
+        ]
+        consumer.assign(partitions)
+        since = int((time.time() - self.retention) * 1000)
+        offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since))
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            found = offsets.get(tp)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._consume(ends), name="turn-stream-hub")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _consume(self, ends: dict[TopicPartition, int]) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        pending = {tp: end for tp, end in ends.items() if end > 0}
+        if not pending or all(await self._positions_reached(pending)):
+            self.caught_up.set()
+        last_evict = time.monotonic()
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    if record.value is not None:
+                        await self._apply(record.value)
+            if not self.caught_up.is_set() and all(await self._positions_reached(pending)):
+                self.caught_up.set()
+                log.info("turn stream hub caught up", turns=len(self.turns))
+            if time.monotonic() - last_evict > 30:
+                self.evict()
+                last_evict = time.monotonic()
+
+    async def _positions_reached(self, ends: dict[TopicPartition, int]) -> list[bool]:
+        assert self._consumer is not None
+        return [await self._consumer.position(tp) >= end for tp, end in ends.items()]
+
+    async def _apply(self, raw: bytes) -> None:
+        try:
+            envelope = EventEnvelope.model_validate_json(raw)
+            payload = envelope.payload()
+        except ValueError:
+            return
+        if isinstance(payload, RequestChatTurn):
+            turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
+            turn.user_message_id = payload.user_message_id
+            async with self._seen:
+                self._seen.notify_all()
+            return
+        if not isinstance(
+            payload, ChatTurnStarted | ChatTurnDelta | ChatTurnCompleted | ChatTurnFailed
+        ):
+            return
+        turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
+        event = _stream_event(payload, turn)
+        async with turn.changed:
+            if event.name in ("turn.completed", "turn.failed"):
+                if turn.final_seq is None:
+                    # An interrupted turn may report fewer deltas than went out: never let the
+                    # final event collide with one already seen.
+                    seq = max(event.seq, max(turn.events, default=STARTED_SEQ) + 1)
+                    turn.events[seq] = StreamEvent(seq, event.name, event.data)
+                    turn.final_seq = seq
+                    turn.finished_at = time.monotonic()
+            elif event.seq not in turn.events and not turn.finished:
+                turn.events[event.seq] = event
+            turn.changed.notify_all()
+        async with self._seen:
+            self._seen.notify_all()
+
+    def expect(self, turn_id: uuid.UUID, user_id: uuid.UUID, conversation_id: uuid.UUID) -> TurnLog:
+        """Know a turn (and whose it is) before its first event arrives."""
+        turn = self.turns.get(turn_id)
+        if turn is None:
+            turn = self.turns[turn_id] = TurnLog(turn_id, user_id, conversation_id)
+        return turn
+
+    async def find(self, turn_id: uuid.UUID, *, wait: float) -> TurnLog | None:
+        """The turn's log, waiting up to `wait` seconds for the hub to catch up or see it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self.caught_up.wait()
+                async with self._seen:
+                    await self._seen.wait_for(lambda: turn_id in self.turns)
+        return self.turns.get(turn_id)
+
+    async def events(
+        self, turn: TurnLog, *, after: int, keepalive: float = 15.0
+    ) -> AsyncIterator[StreamEvent | None]:
+        """Events with `seq > after` in order, live, through the final one (None: keep-alive).
+
+        While the turn runs, an event is only sent once every event before it has been, so a
+        client never sees a gap; once the turn ended everything left is sent.
+        """
+        position = after
+        while True:
+            idle = False
+            async with turn.changed:
+                ready = self._ready(turn, position)
+                if not ready:
+                    if turn.finished:
+                        return
+                    try:
+                        async with asyncio.timeout(keepalive):
+                            await turn.changed.wait()
+                    except TimeoutError:
+                        idle = True
+            if idle:
+                yield None
+                continue
+            for event in ready:
+                yield event
+                position = event.seq
+            if turn.final_seq is not None and position >= turn.final_seq:
+                return
+
+    @staticmethod
+    def _ready(turn: TurnLog, position: int) -> list[StreamEvent]:
+        pending = turn.after(position)
+        if turn.finished:
+            return pending
+        ready: list[StreamEvent] = []
+        for event in pending:
+            if event.seq != position + 1 + len(ready):
+                break
+            ready.append(event)
+        return ready
+
+    def evict(self) -> None:
+        now = time.monotonic()
+        stale = [
+            turn_id
+            for turn_id, turn in self.turns.items()
+            if (turn.finished_at is not None and now - turn.finished_at > self.retention)
+            or (turn.finished_at is None and now - turn.created_at > 4 * self.retention)
+        ]
+        for turn_id in stale:
+            del self.turns[turn_id]
+
+
+def _stream_event(
+    payload: ChatTurnStarted | ChatTurnDelta | ChatTurnCompleted | ChatTurnFailed, turn: TurnLog
+) -> StreamEvent:
+    turn_id = str(payload.turn_id)
+    if isinstance(payload, ChatTurnStarted):
+        if payload.user_message_id:
+            turn.user_message_id = payload.user_message_id
+        return StreamEvent(
+            STARTED_SEQ,
+            "turn.started",
+            {
+                "turn_id": turn_id,
+                "conversation_id": str(payload.conversation_id),
+                "user_message_id": str(payload.user_message_id)
+                if payload.user_message_id
+                else None,
+                "kind": payload.kind,
+            },
+        )
+    if isinstance(payload, ChatTurnDelta):
+        return StreamEvent(
+            payload.seq, "delta", {"turn_id": turn_id, "seq": payload.seq, "text": payload.text}
+        )
+    if isinstance(payload, ChatTurnCompleted):
+        return StreamEvent(
+            payload.deltas + 1,
+            "turn.completed",
+            {
+                "turn_id": turn_id,
+                "message": payload.message,
+                "usage": payload.usage.model_dump(mode="json"),
+            },
+        )
+    return StreamEvent(
+        payload.deltas + 1,
+        "turn.failed",
+        {"turn_id": turn_id, "error": payload.error.model_dump(mode="json")},
+    )
