@@ -30,3 +30,9 @@ class ChatSettings(ServiceSettings):
         default=60.0, description="A running turn renews its lease; an expired one is ended."
     )
     worker_health_interval_seconds: float = 30.0
+    memory_keep_recent: int = Field(
+        default=40, description="Newest messages left out of the memory summary."
+    )
+    memory_batch: int = Field(
+        default=20, description="Older messages to accumulate before the summary is updated."
+    )

@@ -18,9 +18,10 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from sqlmodel import col
 
 from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system_prompt
 from roleplay_chat.domain.tokens import count_tokens
+from roleplay_chat.memory import MemoryKeeper
 from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
@@ -80,6 +82,7 @@ class TurnRunner:
         self.settings = settings
         self.http = http
         self.health = WorkerHealth(http, interval=settings.worker_health_interval_seconds)
+        self.memory = MemoryKeeper(runtime, settings, http)
         self.instance = f"chat-{uuid.uuid4().hex[:8]}"
         self._slots = asyncio.Semaphore(settings.max_concurrent_turns)
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -131,9 +134,7 @@ class TurnRunner:
         return True
 
     def schedule(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
-        task = asyncio.create_task(self._run_guarded(command, envelope), name=str(command.turn_id))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._detach(self._run_guarded(command, envelope), str(command.turn_id))
 
     async def shutdown(self) -> None:
         for task in list(self._running):
@@ -232,6 +233,20 @@ class TurnRunner:
                 await heartbeat
         await self._complete(command, envelope, reply, deltas=seq, estimated_in=estimated_in)
         TURNS.labels("completed").inc()
+        self._detach(self._remember(command, reply.route, envelope), f"memory-{command.turn_id}")
+
+    async def _remember(
+        self, command: RequestChatTurn, route: ModelRoute, envelope: EventEnvelope
+    ) -> None:
+        try:
+            await self.memory.update(command, route, envelope)
+        except Exception:
+            log.exception("memory update crashed")
+
+    def _detach(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _history(self, command: RequestChatTurn) -> tuple[list[HistoryMessage], Memory]:
         async with self.runtime.db.transaction() as session:

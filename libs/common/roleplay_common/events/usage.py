@@ -11,7 +11,9 @@ from pydantic import Field
 
 from roleplay_common.events.envelope import Event
 
-RequestType = Literal["chat", "scene_narrative", "image", "image_i2i", "image_modification"]
+RequestType = Literal[
+    "chat", "memory", "scene_narrative", "image", "image_i2i", "image_modification"
+]
 CallStatus = Literal["success", "error", "timeout", "cancelled"]
 
 
