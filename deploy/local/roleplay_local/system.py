@@ -128,9 +128,7 @@ class System:
                 raise RuntimeError(f"{name} exited with code {process.returncode}")
 
     async def wait_any_exit(self) -> str:
-        waits = {
-            asyncio.create_task(p.wait()): name for name, p in self.processes.items()
-        }
+        waits = {asyncio.create_task(p.wait()): name for name, p in self.processes.items()}
         done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for task in waits:
             task.cancel()
