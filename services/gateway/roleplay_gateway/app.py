@@ -8,7 +8,10 @@ from roleplay_common.broker import EventRouter
 from roleplay_common.events import RequestChatTurn
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_gateway import handlers
+from roleplay_gateway.catalog.seed import seed_catalog
+from roleplay_gateway.catalog.worker_health import watch_workers
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.limits import install_limits
 from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
@@ -28,7 +31,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
 
     async def start(runtime: Runtime) -> None:
+        await seed_catalog(runtime, settings)
         await hub.start()
+        runtime.spawn(
+            watch_workers(runtime, settings.worker_health_interval_seconds), "worker-health"
+        )
 
     async def stop(runtime: Runtime) -> None:
         await hub.stop()
@@ -45,6 +52,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         on_startup=[start],
         on_shutdown=[stop],
     )
+    install_limits(app, settings)
     app.state.settings = settings
     app.state.chat = chat
     app.state.turn_hub = hub

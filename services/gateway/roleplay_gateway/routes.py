@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
+from roleplay_gateway.auth.endpoints import router as auth
+from roleplay_gateway.catalog.endpoints import admin as catalog_admin
+from roleplay_gateway.catalog.endpoints import router as models
+from roleplay_gateway.characters.endpoints import router as characters
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.turns.endpoints import router as turns
 
-PUBLIC_ROUTERS: list[APIRouter] = [conversations, turns]
+PUBLIC_ROUTERS: list[APIRouter] = [
+    auth,
+    characters,
+    conversations,
+    turns,
+    models,
+    catalog_admin,
+]

@@ -4,7 +4,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -22,3 +22,21 @@ class GatewaySettings(ServiceSettings):
     turn_stream_retention_seconds: float = Field(
         default=900.0, description="How long a finished turn's stream can be resumed from memory."
     )
+    jwt_secret: SecretStr = SecretStr("dev-only-change-me-this-secret-is-32+chars")
+    jwt_ttl_minutes: int = 60 * 24
+    external_jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 secret of an external identity provider (e.g. Supabase)."
+    )
+    external_jwks_url: str | None = Field(
+        default=None, description="JWKS URL of an external identity provider (RS256/ES256)."
+    )
+    external_jwt_audience: str | None = None
+    external_jwt_issuer: str | None = None
+    admin_email: str = "admin@roleplay.local"
+    admin_password: SecretStr = SecretStr("admin-password")
+    rate_limit_per_minute: int = Field(default=240, description="Requests per user per minute.")
+    rate_limit_burst: int = 60
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 8 * 1024 * 1024
+    worker_health_interval_seconds: float = 30.0
+    quotas_enabled: bool = False

@@ -81,7 +81,7 @@ def placeholders(
 ) -> dict[str, str]:
     user_name = persona.name if persona else "User"
     examples = character.example_dialogue.strip() or "(none)"
-    return {
+    values = {
         "character_name": character.name,
         "character_description": character.description,
         "character_personality": character.persona or character.description,
@@ -96,6 +96,13 @@ def placeholders(
         "user_persona": (persona.persona or persona.description) if persona else "",
         "user_appearance": ", ".join(persona.appearance_tags) if persona else "",
         "scene_context": scene_context,
+    }
+    # Cards write `{{char}}` and `{{user}}` inside their own fields.
+    names = {"char": character.name, "user": user_name, **values}
+    return {
+        **{k: fill(v, names) for k, v in values.items()},
+        "char": character.name,
+        "user": user_name,
     }
 
 

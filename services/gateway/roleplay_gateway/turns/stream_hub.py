@@ -96,10 +96,11 @@ class TurnStreamHub:
             auto_offset_reset="latest",
         )
         await consumer.start()
+        await consumer.topics()  # fetches the metadata partitions_for_topic reads
         partitions = [
             TopicPartition(topic, p)
             for topic in names
-            for p in sorted(await consumer.partitions_for_topic(topic) or set())
+            for p in sorted(consumer.partitions_for_topic(topic) or set())
         ]
         consumer.assign(partitions)
         since = int((time.time() - self.retention) * 1000)

@@ -1,0 +1,80 @@
+"""`/v1/auth/register`, `/v1/auth/login`, `GET|PATCH /v1/me`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from roleplay_common.http import ApiError
+from roleplay_gateway.auth import tokens
+from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
+from roleplay_gateway.characters.store import Character
+from roleplay_gateway.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class Register(BaseModel):
+    email: str = Field(pattern=EMAIL, max_length=320)
+    password: str = Field(min_length=8, max_length=256)
+    username: str = Field(min_length=1, max_length=64)
+
+
+class Login(BaseModel):
+    email: str = Field(pattern=EMAIL, max_length=320)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ProfileUpdate(BaseModel):
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    age_verified: bool | None = None
+    default_persona_id: uuid.UUID | None = None
+
+
+@router.post("/auth/register", status_code=201)
+async def register(body: Register, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    user = await create_user(
+        session,
+        email=body.email,
+        username=body.username,
+        password=body.password,
+        roles=["basic_user"],
+    )
+    token = tokens.issue(settings, user.id, user.roles)
+    return {"user": user.profile(), "access_token": token, "token_type": "bearer"}
+
+
+@router.post("/auth/login")
+async def login(body: Login, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    user = await authenticate(session, body.email, body.password)
+    token = tokens.issue(settings, user.id, user.roles)
+    return {"access_token": token, "token_type": "bearer", "user": user.profile()}
+
+
+@router.get("/me")
+async def me(user: CurrentUser) -> dict[str, Any]:
+    return user.profile()
+
+
+@router.patch("/me")
+async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    persona_id = changes.get("default_persona_id")
+    if persona_id is not None:
+        persona = await session.get(Character, persona_id)
+        if (
+            persona is None
+            or persona.role != "user"
+            or (persona.owner_id != user.id and persona.visibility != "public")
+        ):
+            raise ApiError(404, "not_found", "persona not found")
+    await update_profile(session, user, changes)
+    updated = await load_user(session, user.id)
+    assert updated is not None
+    return updated.profile()

@@ -1,0 +1,150 @@
+"""Accounts: registration, login, loading the caller, the profile, the seeded admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from roleplay_common.http import ApiError
+from roleplay_gateway.auth.passwords import hash_password, verify_password
+from roleplay_gateway.auth.store import Profile, User, UserRole
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    """The caller, as routes see it."""
+
+    id: uuid.UUID
+    email: str
+    username: str
+    roles: list[str]
+    age_verified: bool
+    default_persona_id: uuid.UUID | None
+    token_balance: float = 0.0
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def profile(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "email": self.email,
+            "username": self.username,
+            "roles": self.roles,
+            "age_verified": self.age_verified,
+            "token_balance": self.token_balance,
+            "default_persona_id": str(self.default_persona_id) if self.default_persona_id else None,
+        }
+
+
+async def load_user(session: AsyncSession, user_id: uuid.UUID) -> AuthUser | None:
+    user = await session.get(User, user_id)
+    if user is None:
+        return None
+    profile = await session.get(Profile, user_id) or Profile(user_id=user_id)
+    roles = (
+        (
+            await session.execute(
+                sa.select(col(UserRole.role)).where(col(UserRole.user_id) == user_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return AuthUser(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        roles=sorted(roles),
+        age_verified=profile.age_verified,
+        default_persona_id=profile.default_persona_id,
+        token_balance=float(profile.token_balance),
+    )
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    username: str,
+    password: str | None,
+    roles: list[str],
+    user_id: uuid.UUID | None = None,
+    external: bool = False,
+) -> AuthUser:
+    user = User(
+        id=user_id or uuid.uuid4(),
+        email=email,
+        username=username,
+        password_hash=await hash_password(password) if password else None,
+        external=external,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ApiError(409, "email_taken", "an account with that email exists") from exc
+    session.add(Profile(user_id=user.id))
+    for role in roles:
+        session.add(UserRole(user_id=user.id, role=role))
+    await session.flush()
+    loaded = await load_user(session, user.id)
+    assert loaded is not None
+    return loaded
+
+
+async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.execute(
+            sa.select(User).where(sa.func.lower(col(User.email)) == email.lower())
+        )
+    ).scalar_one_or_none()
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> AuthUser:
+    user = await find_by_email(session, email)
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        raise ApiError(401, "invalid_credentials", "wrong email or password")
+    loaded = await load_user(session, user.id)
+    assert loaded is not None
+    return loaded
+
+
+async def update_profile(session: AsyncSession, user: AuthUser, changes: dict[str, Any]) -> None:
+    if "username" in changes:
+        await session.execute(
+            sa.update(User)
+            .where(col(User.id) == user.id)
+            .values(username=changes["username"], updated_at=datetime.now(UTC))
+        )
+    profile_changes = {
+        k: v for k, v in changes.items() if k in ("age_verified", "default_persona_id")
+    }
+    if profile_changes:
+        await session.execute(
+            sa.update(Profile)
+            .where(col(Profile.user_id) == user.id)
+            .values(**profile_changes, updated_at=datetime.now(UTC))
+        )
+
+
+async def ensure_admin(session: AsyncSession, email: str, password: str) -> uuid.UUID:
+    """The configured admin account, created once."""
+    existing = await find_by_email(session, email)
+    if existing is not None:
+        return existing.id
+    admin = await create_user(
+        session, email=email, username="admin", password=password, roles=["admin"]
+    )
+    await session.execute(
+        sa.update(Profile).where(col(Profile.user_id) == admin.id).values(age_verified=True)
+    )
+    return admin.id

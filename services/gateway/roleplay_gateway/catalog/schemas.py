@@ -1,0 +1,89 @@
+"""Admin request shapes of providers, models and prompt templates."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+ProviderKind = Literal["openai_compatible", "local_worker", "fal", "replicate", "openai_images"]
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class ProviderCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    display_name: str = Field(default="", max_length=120)
+    kind: ProviderKind = "openai_compatible"
+    base_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    api_key_env: str | None = Field(
+        default=None,
+        max_length=120,
+        pattern=ENV_NAME,
+        description="Name of the environment variable that holds the key (never the key).",
+    )
+    health_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    is_active: bool = True
+
+
+class ProviderUpdate(BaseModel):
+    display_name: str | None = Field(default=None, max_length=120)
+    base_url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=r"^https?://")
+    api_key_env: str | None = Field(default=None, max_length=120, pattern=ENV_NAME)
+    health_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    is_active: bool | None = None
+
+
+class ModelCreate(BaseModel):
+    key: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+    display_name: str = Field(default="", max_length=200)
+    provider_id: uuid.UUID
+    model_name: str = Field(min_length=1, max_length=200)
+    modality: Literal["chat", "image"]
+    task: str = Field(min_length=1, max_length=64)
+    is_default: bool = False
+    priority: int = Field(default=100, ge=0, le=100_000)
+    is_active: bool = True
+    context_window: int = Field(default=8192, ge=256, le=10_000_000)
+    max_output_tokens: int = Field(default=512, ge=1, le=1_000_000)
+    input_cost_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    output_cost_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    cost_per_image: Decimal = Field(default=Decimal(0), ge=0)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    input_defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelUpdate(BaseModel):
+    display_name: str | None = Field(default=None, max_length=200)
+    model_name: str | None = Field(default=None, min_length=1, max_length=200)
+    task: str | None = Field(default=None, min_length=1, max_length=64)
+    is_default: bool | None = None
+    priority: int | None = Field(default=None, ge=0, le=100_000)
+    is_active: bool | None = None
+    context_window: int | None = Field(default=None, ge=256, le=10_000_000)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    input_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
+    output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
+    cost_per_image: Decimal | None = Field(default=None, ge=0)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
+    input_defaults: dict[str, Any] | None = None
+
+
+class PromptTemplateCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    use_case: str = Field(default="character_roleplay", min_length=1, max_length=64)
+    content_mode: Literal["sfw", "nsfw"] = "sfw"
+    target_model: str | None = Field(default=None, max_length=120)
+    system_prompt: str = Field(min_length=1, max_length=50_000)
+    is_active: bool = True
+    version: int = Field(default=1, ge=1)
+
+
+class PromptTemplateUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    content_mode: Literal["sfw", "nsfw"] | None = None
+    target_model: str | None = Field(default=None, max_length=120)
+    system_prompt: str | None = Field(default=None, min_length=1, max_length=50_000)
+    is_active: bool | None = None
+    version: int | None = Field(default=None, ge=1)

@@ -1,0 +1,335 @@
+"""Character, persona and scene template routes of the public API."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from PIL import Image, UnidentifiedImageError
+from sqlmodel import col
+
+from roleplay_common.http import ApiError
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, page
+from roleplay_common.storage import PORTRAITS
+from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.auth.service import AuthUser
+from roleplay_gateway.characters import cards
+from roleplay_gateway.characters.schemas import (
+    CharacterCreate,
+    CharacterUpdate,
+    SceneTemplateCreate,
+    SceneTemplateUpdate,
+)
+from roleplay_gateway.characters.service import (
+    character_view,
+    owned_character,
+    visible_character,
+    visible_clause,
+)
+from roleplay_gateway.characters.store import Character, SceneTemplate
+from roleplay_gateway.deps import RuntimeDep, SessionDep
+from roleplay_gateway.idempotency import derived_id
+
+router = APIRouter(prefix="/v1", tags=["characters"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+def _check_rating(user: AuthUser, rating: str | None) -> None:
+    if rating == "nsfw" and not (user.age_verified or user.is_admin):
+        raise ApiError(
+            403, "age_verification_required", "nsfw content needs an age-verified profile"
+        )
+
+
+def _keyset(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    try:
+        return datetime.fromisoformat(values["t"]), uuid.UUID(values["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ApiError(400, "invalid_cursor", "the cursor is not valid") from exc
+
+
+@router.get("/characters")
+async def list_characters(
+    user: CurrentUser,
+    session: SessionDep,
+    role: Literal["ai", "user"] | None = None,
+    scope: Literal["mine", "public"] | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Characters the caller may see: theirs (`mine`), public ones (`public`), or both."""
+    stmt = sa.select(Character).where(visible_clause(user))
+    if role:
+        stmt = stmt.where(col(Character.role) == role)
+    if scope == "mine":
+        stmt = stmt.where(col(Character.owner_id) == user.id)
+    elif scope == "public":
+        stmt = stmt.where(col(Character.visibility) == "public")
+    if after := _keyset(cursor):
+        stmt = stmt.where(
+            sa.tuple_(col(Character.created_at), col(Character.id)) < sa.tuple_(*after)
+        )
+    stmt = stmt.order_by(col(Character.created_at).desc(), col(Character.id).desc())
+    rows = list((await session.execute(stmt.limit(limit + 1))).scalars().all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = (
+        encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
+        if more and last
+        else None
+    )
+    return page([character_view(c) for c in rows], next_cursor)
+
+
+@router.post("/characters", status_code=201)
+async def create_character(
+    body: CharacterCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    _check_rating(user, body.content_rating)
+    character_id = derived_id("character", user.id, idempotency_key) if idempotency_key else None
+    if character_id and (existing := await session.get(Character, character_id)):
+        return character_view(existing)
+    character = Character(id=character_id or uuid.uuid4(), owner_id=user.id, **body.model_dump())
+    session.add(character)
+    await session.flush()
+    return character_view(character)
+
+
+@router.post("/characters/import", status_code=201)
+async def import_character(
+    user: CurrentUser,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="Card V2/V3 JSON, or a PNG with the card")],
+) -> dict[str, Any]:
+    data = await file.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
+    try:
+        values = cards.to_character(cards.read_card(file.filename or "", data))
+    except cards.MalformedCardError as exc:
+        raise ApiError(422, "malformed_card", str(exc)) from exc
+    _check_rating(user, values.content_rating)
+    character = Character(owner_id=user.id, **values.model_dump())
+    session.add(character)
+    await session.flush()
+    return character_view(character)
+
+
+@router.get("/characters/{character_id}")
+async def get_character(
+    character_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    return character_view(await visible_character(session, user, character_id))
+
+
+@router.patch("/characters/{character_id}")
+async def update_character(
+    character_id: uuid.UUID, body: CharacterUpdate, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    character = await owned_character(session, user, character_id)
+    changes = body.model_dump(exclude_unset=True)
+    _check_rating(user, changes.get("content_rating"))
+    for name, value in changes.items():
+        setattr(character, name, value)
+    character.updated_at = datetime.now(UTC)
+    await session.flush()
+    return character_view(character)
+
+
+@router.delete("/characters/{character_id}", status_code=204)
+async def delete_character(
+    character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    character = await owned_character(session, user, character_id)
+    if character.portrait_key:
+        await runtime.storage.delete(PORTRAITS, character.portrait_key)
+    await session.delete(character)
+    return Response(status_code=204)
+
+
+@router.get("/characters/{character_id}/export", response_model=None)
+async def export_character(
+    character_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    format: Literal["json", "png"] = "json",
+    version: Literal[2, 3] = 2,
+) -> Response:
+    """The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait."""
+    character = await visible_character(session, user, character_id)
+    card = cards.to_card(character, version=version)
+    filename = f"{character.name or 'character'}.{format}".replace('"', "")
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "json":
+        return JSONResponse(card, headers=disposition)
+    portrait = None
+    if character.portrait_key:
+        portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
+    return Response(cards.card_png(card, portrait), media_type="image/png", headers=disposition)
+
+
+@router.post("/characters/{character_id}/portrait")
+async def upload_portrait(
+    character_id: uuid.UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="PNG, JPEG or WebP image")],
+) -> dict[str, Any]:
+    character = await owned_character(session, user, character_id)
+    data = await file.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ApiError(413, "payload_too_large", "a portrait may be at most 8 MiB")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+        kind = (image.format or "").lower()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ApiError(422, "invalid_image", "the file is not an image") from exc
+    if kind not in ("png", "jpeg", "webp"):
+        raise ApiError(422, "invalid_image", "the portrait must be PNG, JPEG or WebP")
+    key = f"{character.id}/{uuid.uuid4()}.{'jpg' if kind == 'jpeg' else kind}"
+    await runtime.storage.put(PORTRAITS, key, data, f"image/{kind}")
+    old = character.portrait_key
+    character.portrait_key = key
+    character.image_url = f"/v1/characters/{character.id}/portrait"
+    character.updated_at = datetime.now(UTC)
+    await session.flush()
+    if old:
+        await runtime.storage.delete(PORTRAITS, old)
+    return character_view(character)
+
+
+@router.get("/characters/{character_id}/portrait", status_code=307)
+async def portrait(
+    character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Redirects to a short-lived signed URL of the portrait."""
+    character = await visible_character(session, user, character_id)
+    if not character.portrait_key:
+        raise ApiError(404, "not_found", "this character has no portrait")
+    url = await runtime.storage.signed_url(PORTRAITS, character.portrait_key, timedelta(minutes=15))
+    return RedirectResponse(url, status_code=307)
+
+
+# -- scene templates ---------------------------------------------------------------------
+
+
+def _template_view(t: SceneTemplate) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "owner_id": str(t.owner_id),
+        "name": t.name,
+        "description": t.description,
+        "scene_prompt": t.scene_prompt,
+        "preview_image_url": t.preview_image_url,
+        "tags": list(t.tags),
+        "content_rating": t.content_rating,
+        "visibility": t.visibility,
+        "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+    }
+
+
+def _template_visible(user: AuthUser, t: SceneTemplate) -> bool:
+    if user.is_admin:
+        return True
+    if t.content_rating == "nsfw" and not user.age_verified:
+        return False
+    return t.owner_id == user.id or t.visibility == "public"
+
+
+async def _visible_template(
+    session: SessionDep, user: AuthUser, template_id: uuid.UUID, *, owned: bool = False
+) -> SceneTemplate:
+    template = await session.get(SceneTemplate, template_id)
+    if template is None or not _template_visible(user, template):
+        raise ApiError(404, "not_found", "scene template not found")
+    if owned and template.owner_id != user.id and not user.is_admin:
+        raise ApiError(404, "not_found", "scene template not found")
+    return template
+
+
+@router.get("/scene-templates", tags=["scene templates"])
+async def list_scene_templates(
+    user: CurrentUser, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> dict[str, Any]:
+    clause = sa.or_(
+        col(SceneTemplate.owner_id) == user.id, col(SceneTemplate.visibility) == "public"
+    )
+    if not user.age_verified and not user.is_admin:
+        clause = sa.and_(clause, col(SceneTemplate.content_rating) == "sfw")
+    stmt = sa.select(SceneTemplate).where(sa.true() if user.is_admin else clause)
+    if after := _keyset(cursor):
+        stmt = stmt.where(
+            sa.tuple_(col(SceneTemplate.created_at), col(SceneTemplate.id)) < sa.tuple_(*after)
+        )
+    stmt = stmt.order_by(col(SceneTemplate.created_at).desc(), col(SceneTemplate.id).desc())
+    rows = list((await session.execute(stmt.limit(limit + 1))).scalars().all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = (
+        encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
+        if more and last
+        else None
+    )
+    return page([_template_view(t) for t in rows], next_cursor)
+
+
+@router.post("/scene-templates", status_code=201, tags=["scene templates"])
+async def create_scene_template(
+    body: SceneTemplateCreate, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    _check_rating(user, body.content_rating)
+    template = SceneTemplate(owner_id=user.id, **body.model_dump())
+    session.add(template)
+    await session.flush()
+    return _template_view(template)
+
+
+@router.get("/scene-templates/{template_id}", tags=["scene templates"])
+async def get_scene_template(
+    template_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    return _template_view(await _visible_template(session, user, template_id))
+
+
+@router.patch("/scene-templates/{template_id}", tags=["scene templates"])
+async def update_scene_template(
+    template_id: uuid.UUID, body: SceneTemplateUpdate, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    template = await _visible_template(session, user, template_id, owned=True)
+    changes = body.model_dump(exclude_unset=True)
+    _check_rating(user, changes.get("content_rating"))
+    for name, value in changes.items():
+        setattr(template, name, value)
+    template.updated_at = datetime.now(UTC)
+    await session.flush()
+    return _template_view(template)
+
+
+@router.delete("/scene-templates/{template_id}", status_code=204, tags=["scene templates"])
+async def delete_scene_template(
+    template_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Response:
+    template = await _visible_template(session, user, template_id, owned=True)
+    await session.delete(template)
+    return Response(status_code=204)

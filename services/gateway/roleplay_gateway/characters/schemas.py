@@ -1,0 +1,75 @@
+"""Request and response shapes of characters, personas and scene templates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Rating = Literal["sfw", "nsfw"]
+Visibility = Literal["private", "public"]
+Text = Field(default="", max_length=20_000)
+
+
+class CharacterCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    role: Literal["ai", "user"] = "ai"
+    description: str = Text
+    persona: str = Text
+    system_prompt: str = Text
+    first_message: str = Text
+    alternate_greetings: list[str] = Field(default_factory=list, max_length=50)
+    example_dialogue: str = Text
+    scenario: str = Text
+    content_rating: Rating = "sfw"
+    visibility: Visibility = "private"
+    scene_behavior_rules: dict[str, Any] = Field(default_factory=dict)
+    consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
+    appearance_tags: list[str] = Field(default_factory=list, max_length=100)
+    image_url: str | None = Field(default=None, max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+
+
+class CharacterUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=20_000)
+    persona: str | None = Field(default=None, max_length=20_000)
+    system_prompt: str | None = Field(default=None, max_length=20_000)
+    first_message: str | None = Field(default=None, max_length=20_000)
+    alternate_greetings: list[str] | None = Field(default=None, max_length=50)
+    example_dialogue: str | None = Field(default=None, max_length=20_000)
+    scenario: str | None = Field(default=None, max_length=20_000)
+    content_rating: Rating | None = None
+    visibility: Visibility | None = None
+    scene_behavior_rules: dict[str, Any] | None = None
+    consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
+    appearance_tags: list[str] | None = Field(default=None, max_length=100)
+    image_url: str | None = Field(default=None, max_length=2000)
+    tags: list[str] | None = Field(default=None, max_length=100)
+
+
+class SceneTemplateCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Text
+    scene_prompt: str = Text
+    preview_image_url: str | None = Field(default=None, max_length=2000)
+    tags: list[str] = Field(default_factory=list, max_length=100)
+    content_rating: Rating = "sfw"
+    visibility: Visibility = "private"
+
+
+class SceneTemplateUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=20_000)
+    scene_prompt: str | None = Field(default=None, max_length=20_000)
+    preview_image_url: str | None = Field(default=None, max_length=2000)
+    tags: list[str] | None = Field(default=None, max_length=100)
+    content_rating: Rating | None = None
+    visibility: Visibility | None = None
+
+
+class CharacterRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    image_url: str | None

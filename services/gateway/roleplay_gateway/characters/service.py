@@ -1,0 +1,124 @@
+"""Who sees which character, and the snapshots other parts of the system take of them.
+
+A character is visible to its owner and admins, and to everyone when `public`; an `nsfw`
+character is hidden (404, absent from lists) from users whose profile is not `age_verified`.
+Only the owner or an admin may change or delete one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from roleplay_common.events import CharacterCard
+from roleplay_common.http import ApiError
+from roleplay_gateway.auth.service import AuthUser
+from roleplay_gateway.characters.store import Character
+
+
+def visible_clause(user: AuthUser) -> sa.ColumnElement[bool]:
+    clause = sa.or_(col(Character.owner_id) == user.id, col(Character.visibility) == "public")
+    if user.is_admin:
+        return sa.true()
+    if not user.age_verified:
+        clause = sa.and_(clause, col(Character.content_rating) == "sfw")
+    return clause
+
+
+def can_see(user: AuthUser, character: Character) -> bool:
+    if user.is_admin:
+        return True
+    if character.content_rating == "nsfw" and not user.age_verified:
+        return False
+    return character.owner_id == user.id or character.visibility == "public"
+
+
+async def visible_character(
+    session: AsyncSession, user: AuthUser, character_id: uuid.UUID, *, role: str | None = None
+) -> Character:
+    character = await session.get(Character, character_id)
+    if character is None or not can_see(user, character) or (role and character.role != role):
+        raise ApiError(404, "not_found", "character not found")
+    return character
+
+
+async def owned_character(
+    session: AsyncSession, user: AuthUser, character_id: uuid.UUID
+) -> Character:
+    character = await visible_character(session, user, character_id)
+    if character.owner_id != user.id and not user.is_admin:
+        raise ApiError(404, "not_found", "character not found")
+    return character
+
+
+async def character_card(
+    session: AsyncSession,
+    user: AuthUser,
+    character_id: uuid.UUID,
+    *,
+    role: Literal["ai", "user"],
+) -> CharacterCard:
+    """The character as a turn needs it, as it is now (404 when not visible to `user`)."""
+    c = await visible_character(session, user, character_id, role=role)
+    return CharacterCard(
+        id=c.id,
+        role="user" if c.role == "user" else "ai",
+        name=c.name,
+        description=c.description,
+        persona=c.persona,
+        system_prompt=c.system_prompt,
+        first_message=c.first_message,
+        alternate_greetings=list(c.alternate_greetings),
+        example_dialogue=c.example_dialogue,
+        scenario=c.scenario,
+        content_rating="nsfw" if c.content_rating == "nsfw" else "sfw",
+        scene_behavior_rules=dict(c.scene_behavior_rules),
+        consistency_method=c.consistency_method,
+        appearance_tags=list(c.appearance_tags),
+        image_url=c.image_url,
+    )
+
+
+async def character_summaries(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """`{id, name, image_url}` of each character, for lists that show them."""
+    if not ids:
+        return {}
+    rows = (
+        await session.execute(
+            sa.select(col(Character.id), col(Character.name), col(Character.image_url)).where(
+                col(Character.id).in_(ids)
+            )
+        )
+    ).all()
+    return {r.id: {"id": str(r.id), "name": r.name, "image_url": r.image_url} for r in rows}
+
+
+def character_view(c: Character) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "owner_id": str(c.owner_id),
+        "role": c.role,
+        "name": c.name,
+        "description": c.description,
+        "persona": c.persona,
+        "system_prompt": c.system_prompt,
+        "first_message": c.first_message,
+        "alternate_greetings": list(c.alternate_greetings),
+        "example_dialogue": c.example_dialogue,
+        "scenario": c.scenario,
+        "content_rating": c.content_rating,
+        "visibility": c.visibility,
+        "scene_behavior_rules": dict(c.scene_behavior_rules),
+        "consistency_method": c.consistency_method,
+        "appearance_tags": list(c.appearance_tags),
+        "image_url": c.image_url,
+        "tags": list(c.tags),
+        "created_at": c.created_at.isoformat(),
+        "updated_at": c.updated_at.isoformat(),
+    }

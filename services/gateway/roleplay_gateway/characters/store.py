@@ -1,0 +1,63 @@
+"""Tables of characters, personas and scene templates (schema `catalog`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Character(SQLModel, table=True):
+    """An AI character (`role` ai) or a user persona (`role` user)."""
+
+    __tablename__ = "characters"
+    __table_args__ = {"schema": "catalog"}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID
+    role: str
+    name: str
+    description: str = ""
+    persona: str = ""
+    system_prompt: str = ""
+    first_message: str = ""
+    alternate_greetings: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    example_dialogue: str = ""
+    scenario: str = ""
+    content_rating: str = "sfw"
+    visibility: str = "private"
+    scene_behavior_rules: dict[str, Any] = Field(default_factory=dict, sa_type=pg.JSONB)
+    consistency_method: str | None = None
+    appearance_tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    image_url: str | None = None
+    portrait_key: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    creator: str = ""
+    creator_notes: str = ""
+    created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
+
+
+class SceneTemplate(SQLModel, table=True):
+    __tablename__ = "scene_templates"
+    __table_args__ = {"schema": "catalog"}
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID
+    name: str
+    description: str = ""
+    scene_prompt: str = ""
+    preview_image_url: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    content_rating: str = "sfw"
+    visibility: str = "private"
+    created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
