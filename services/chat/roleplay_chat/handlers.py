@@ -3,6 +3,9 @@
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
 from roleplay_common.events import EventEnvelope, RequestChatTurn
+from roleplay_common.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def register(router: EventRouter, turns: TurnRunner) -> None:
@@ -11,5 +14,9 @@ def register(router: EventRouter, turns: TurnRunner) -> None:
     @router.handles(RequestChatTurn, consumer="turns")
     async def on_turn_requested(command: RequestChatTurn, envelope: EventEnvelope) -> None:
         """Record the turn, then stream the reply in the background (one per conversation)."""
-        if await turns.accept(command, envelope):
+        accepted = await turns.accept(command, envelope)
+        log.info(
+            "turn requested", turn_id=str(command.turn_id), kind=command.kind, accepted=accepted
+        )
+        if accepted:
             turns.schedule(command, envelope)

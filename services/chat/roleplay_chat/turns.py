@@ -233,6 +233,7 @@ class TurnRunner:
                 await heartbeat
         await self._complete(command, envelope, reply, deltas=seq, estimated_in=estimated_in)
         TURNS.labels("completed").inc()
+        log.info("turn completed", model=reply.route.model_key, deltas=seq)
         self._detach(self._remember(command, reply.route, envelope), f"memory-{command.turn_id}")
 
     async def _remember(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from roleplay_common.broker import Topics, ensure_topics
 from roleplay_common.events import (
@@ -96,12 +97,7 @@ class TurnStreamHub:
             auto_offset_reset="latest",
         )
         await consumer.start()
-        await consumer.topics()  # fetches the metadata partitions_for_topic reads
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in names
-            for p in sorted(consumer.partitions_for_topic(topic) or set())
-        ]
+        partitions = await _all_partitions(self.settings, names)
         consumer.assign(partitions)
         since = int((time.time() - self.retention) * 1000)
         offsets = await consumer.offsets_for_times(dict.fromkeys(partitions, since))
@@ -245,6 +241,30 @@ class TurnStreamHub:
         ]
         for turn_id in stale:
             del self.turns[turn_id]
+
+
+async def _all_partitions(
+    settings: KafkaSettings, topics: list[str], timeout: float = 30.0
+) -> list[TopicPartition]:
+    """Every partition of `topics`, waiting for the leaders of topics that were just created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                described = await admin.describe_topics(topics)
+                found = {
+                    t["topic"]: sorted(p["partition"] for p in t["partitions"])
+                    for t in described
+                    if t.get("error_code", 0) == 0
+                    and t["partitions"]
+                    and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+                }
+                if set(found) >= set(topics):
+                    return [TopicPartition(t, p) for t in topics for p in found[t]]
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
 
 
 def _stream_event(

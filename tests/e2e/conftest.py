@@ -1,0 +1,141 @@
+"""The system over real HTTP: the provider stand-in, the chat service and two gateways.
+
+Two gateway instances share everything but memory, so a stream started on one can be resumed
+on the other. Services run in the test's event loop on loopback ports; Kafka, PostgreSQL and
+MinIO are the session's isolated real servers (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import IsolatedEnv
+from tests.support.servers import free_port, serve
+
+
+@dataclass
+class Stack:
+    standin: str
+    chat: str
+    gateway: str
+    gateway_b: str
+
+    async def standin_config(self, **config: Any) -> None:
+        async with httpx.AsyncClient(base_url=self.standin) as client:
+            (await client.post("/_standin/reset")).raise_for_status()
+            if config:
+                current = (await client.get("/_standin/config")).json()
+                current.update(config)
+                (await client.post("/_standin/config", json=current)).raise_for_status()
+
+    async def standin_requests(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.standin) as client:
+            result: list[dict[str, Any]] = (await client.get("/_standin/requests")).json()
+            return result
+
+
+@pytest.fixture(scope="session")
+async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
+    from roleplay_chat.app import create_app as chat_app
+    from roleplay_chat.settings import ChatSettings
+    from roleplay_gateway.app import create_app as gateway_app
+    from roleplay_gateway.settings import GatewaySettings
+    from roleplay_standin.app import create_app as standin_app
+
+    ports = {name: free_port() for name in ("standin", "chat", "gateway", "gateway_b")}
+    standin_url = f"http://127.0.0.1:{ports['standin']}"
+    chat_settings = ChatSettings(
+        port=ports["chat"],
+        first_token_timeout_seconds=2.0,
+        idle_timeout_seconds=2.0,
+        provider_retries=1,
+        provider_backoff_seconds=0.05,
+    )
+
+    def gateway_settings(port: int) -> GatewaySettings:
+        return GatewaySettings(
+            port=port,
+            chat_url=f"http://127.0.0.1:{ports['chat']}",
+            standin_url=standin_url,
+            rate_limit_per_minute=100_000,
+            rate_limit_burst=100_000,
+        )
+
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(serve(standin_app(standin_url), ports["standin"]))
+        await stack.enter_async_context(serve(chat_app(chat_settings), ports["chat"]))
+        await stack.enter_async_context(
+            serve(gateway_app(gateway_settings(ports["gateway"])), ports["gateway"])
+        )
+        await stack.enter_async_context(
+            serve(gateway_app(gateway_settings(ports["gateway_b"])), ports["gateway_b"])
+        )
+        yield Stack(
+            standin=standin_url,
+            chat=f"http://127.0.0.1:{ports['chat']}",
+            gateway=f"http://127.0.0.1:{ports['gateway']}",
+            gateway_b=f"http://127.0.0.1:{ports['gateway_b']}",
+        )
+
+
+@dataclass
+class User:
+    id: str
+    token: str
+    client: httpx.AsyncClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+async def new_user(stack: Stack) -> AsyncIterator[Any]:
+    """A factory of registered users, each with a client on gateway A."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(base_url: str | None = None) -> User:
+        name = f"u{uuid.uuid4().hex[:10]}"
+        async with httpx.AsyncClient(base_url=stack.gateway) as anon:
+            response = await anon.post(
+                "/v1/auth/register",
+                json={
+                    "email": f"{name}@example.com",
+                    "password": "correct horse",
+                    "username": name,
+                },
+            )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        client = httpx.AsyncClient(
+            base_url=base_url or stack.gateway,
+            headers={"Authorization": f"Bearer {body['access_token']}"},
+            timeout=30,
+        )
+        clients.append(client)
+        return User(body["user"]["id"], body["access_token"], client)
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def admin(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.gateway) as anon:
+        response = await anon.post(
+            "/v1/auth/login", json={"email": "admin@roleplay.local", "password": "admin-password"}
+        )
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    async with httpx.AsyncClient(
+        base_url=stack.gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        yield client
