@@ -24,10 +24,6 @@ EXEMPT = ("/healthz", "/readyz", "/metrics")
 UPLOADS = ("/v1/characters/import", "/portrait")
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 async def _reply(send: Send, status: int, code: str, message: str, headers: dict[str, str]) -> None:
     body = json.dumps(error_body(code, message)).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -53,29 +49,28 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _reply(send, 413, "payload_too_large", f"the body exceeds {limit} bytes", {})
             return
+        if declared is not None or scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        # No length declared (chunked): read the body up to the limit before the app runs.
+        buffered: list[Message] = []
         seen = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLargeError:
-            if not started:
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > limit:
                 await _reply(send, 413, "payload_too_large", f"the body exceeds {limit} bytes", {})
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
 
 @dataclass

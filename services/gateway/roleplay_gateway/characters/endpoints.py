@@ -170,7 +170,7 @@ async def export_character(
     session: SessionDep,
     runtime: RuntimeDep,
     format: Literal["json", "png"] = "json",
-    version: Literal[2, 3] = 2,
+    version: Annotated[int, Query(ge=2, le=3, description="Card spec version.")] = 2,
 ) -> Response:
     """The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait."""
     character = await visible_character(session, user, character_id)

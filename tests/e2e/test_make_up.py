@@ -1,0 +1,91 @@
+"""`roleplay up` (what `make up` runs): every process starts, answers /readyz, and SIGTERM
+stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import IsolatedEnv
+from tests.support.servers import free_port
+
+NAMES = ("gateway", "chat", "scenes", "library", "usage")
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_roleplay_up_starts_everything_and_sigterm_stops_it(
+    test_env: IsolatedEnv, tmp_path: Path
+) -> None:
+    ports = {name: free_port() for name in (*NAMES, "standin")}
+    env = {
+        **os.environ,
+        **test_env.as_env(),
+        **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
+        "ROLEPLAY_DATA_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "roleplay_local.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    up = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in iter(process.stdout.readline, b""):
+            output.append(line.decode(errors="replace"))
+            if "roleplay is up" in output[-1]:
+                up.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert up.wait(150), "".join(output[-40:])
+        with httpx.Client(timeout=5) as client:
+            for name in NAMES:
+                ready = client.get(f"http://127.0.0.1:{ports[name]}/readyz")
+                assert ready.status_code == 200, (name, ready.text)
+                assert ready.json()["checks"] == {
+                    "broker": "ok",
+                    "database": "ok",
+                    "storage": "ok",
+                }
+            standin = client.get(f"http://127.0.0.1:{ports['standin']}/healthz")
+            assert standin.headers["x-standin"] == "true"
+        children = _children(process.pid)
+        assert len(children) == len(NAMES) + 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(45) == 0
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
