@@ -14,9 +14,7 @@ def register(router: EventRouter, turns: TurnRunner) -> None:
     @router.handles(RequestChatTurn, consumer="turns")
     async def on_turn_requested(command: RequestChatTurn, envelope: EventEnvelope) -> None:
         """Record the turn, then stream the reply in the background (one per conversation)."""
-        accepted = await turns.accept(command, envelope)
-        log.info(
-            "turn requested", turn_id=str(command.turn_id), kind=command.kind, accepted=accepted
-        )
-        if accepted:
-            turns.schedule(command, envelope)
+        prepared = await turns.accept(command, envelope)
+        log.info("turn requested", kind=command.kind, accepted=prepared is not None)
+        if prepared is not None:
+            turns.schedule(command, envelope, prepared)

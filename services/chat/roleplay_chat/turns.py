@@ -19,6 +19,7 @@ import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,14 @@ TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["out
 PREVIEW_CHARS = 160
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What the prompt needs, read in the transaction that accepted the turn."""
+
+    history: list[HistoryMessage]
+    memory: Memory
+
+
 class TurnRunner:
     def __init__(self, runtime: Runtime, settings: ChatSettings, http: httpx.AsyncClient) -> None:
         self.runtime = runtime
@@ -94,14 +103,15 @@ class TurnRunner:
 
     # -- 1. accept -------------------------------------------------------------------------
 
-    async def accept(self, command: RequestChatTurn, envelope: EventEnvelope) -> bool:
-        """Record the turn and the user message; False when there is nothing to run."""
+    async def accept(self, command: RequestChatTurn, envelope: EventEnvelope) -> Prepared | None:
+        """Record the turn and the user message, and read what the prompt needs while the
+        transaction is open; None when there is nothing to run."""
         schema = self.runtime.schema
         async with self.runtime.db.transaction() as session:
             if not await claim_event(session, schema, envelope, consumer="turns"):
-                return False
+                return None
             if await session.get(Turn, command.turn_id) is not None:
-                return False
+                return None
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             refusal = _refusal(conversation, command)
             if (
@@ -127,25 +137,29 @@ class TurnRunner:
             if refusal is not None:
                 self._finish_failed(session, turn, refusal)
                 await self._emit_failed(session, command, envelope, refusal, deltas=0)
-                return False
+                return None
             assert conversation is not None
             if command.kind == "send" and command.content is not None:
                 await _store_user_message(session, command, conversation)
-        return True
+            return await self._prepare(session, command, conversation)
 
-    def schedule(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
-        self._detach(self._run_guarded(command, envelope), str(command.turn_id))
+    def schedule(
+        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+    ) -> None:
+        self._detach(self._run_guarded(command, envelope, prepared), str(command.turn_id))
 
     async def shutdown(self) -> None:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def _run_guarded(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
+    async def _run_guarded(
+        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+    ) -> None:
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
             try:
                 async with self._slots, self._conversation_locks[command.conversation_id]:
-                    await self.run(command, envelope)
+                    await self.run(command, envelope, prepared)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -153,7 +167,9 @@ class TurnRunner:
 
     # -- 2. run ----------------------------------------------------------------------------
 
-    async def run(self, command: RequestChatTurn, envelope: EventEnvelope) -> None:
+    async def run(
+        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+    ) -> None:
         topic = self.topics.name(ChatTurnDelta)
         await self._publish(
             topic,
@@ -167,7 +183,7 @@ class TurnRunner:
                 model_key=command.routes[0].model_key if command.routes else "",
             ),
         )
-        history, memory = await self._history(command)
+        history, memory = prepared.history, prepared.memory
         system = system_prompt(command, memory=memory)
         seq = 0
         estimated_in: dict[str, int] = {}
@@ -249,20 +265,19 @@ class TurnRunner:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _history(self, command: RequestChatTurn) -> tuple[list[HistoryMessage], Memory]:
-        async with self.runtime.db.transaction() as session:
-            conversation = await get_conversation(session, command.conversation_id)
-            messages = await recent_messages(
-                session, command.conversation_id, limit=self.settings.history_limit
-            )
+    async def _prepare(
+        self, session: AsyncSession, command: RequestChatTurn, conversation: Conversation
+    ) -> Prepared:
+        messages = await recent_messages(
+            session, command.conversation_id, limit=self.settings.history_limit
+        )
         if command.kind == "regenerate":
             last = max((i for i, m in enumerate(messages) if m.sender == "assistant"), default=None)
             messages = messages[:last] if last is not None else messages
-        memory = Memory(
-            summary=conversation.memory_summary if conversation else "",
-            facts=tuple(conversation.memory_facts) if conversation else (),
+        return Prepared(
+            history=[HistoryMessage(m.sender, m.content) for m in messages],
+            memory=Memory(conversation.memory_summary, tuple(conversation.memory_facts)),
         )
-        return [HistoryMessage(m.sender, m.content) for m in messages], memory
 
     async def _complete(
         self,

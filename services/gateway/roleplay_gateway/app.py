@@ -8,6 +8,7 @@ from roleplay_common.broker import EventRouter
 from roleplay_common.events import RequestChatTurn
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_gateway import handlers
+from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.seed import seed_catalog
 from roleplay_gateway.catalog.worker_health import watch_workers
 from roleplay_gateway.internal_client import InternalClient
@@ -53,6 +54,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         on_shutdown=[stop],
     )
     install_limits(app, settings)
+    app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat
     app.state.turn_hub = hub

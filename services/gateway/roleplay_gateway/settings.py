@@ -40,3 +40,6 @@ class GatewaySettings(ServiceSettings):
     max_upload_bytes: int = 8 * 1024 * 1024
     worker_health_interval_seconds: float = 30.0
     quotas_enabled: bool = False
+    catalog_cache_seconds: float = Field(
+        default=5.0, description="How long routes and prompt templates are cached per instance."
+    )

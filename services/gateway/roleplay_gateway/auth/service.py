@@ -46,27 +46,37 @@ class AuthUser:
 
 
 async def load_user(session: AsyncSession, user_id: uuid.UUID) -> AuthUser | None:
-    user = await session.get(User, user_id)
-    if user is None:
-        return None
-    profile = await session.get(Profile, user_id) or Profile(user_id=user_id)
+    """The caller with roles and profile, in one query (it runs on every request)."""
     roles = (
-        (
-            await session.execute(
-                sa.select(col(UserRole.role)).where(col(UserRole.user_id) == user_id)
-            )
-        )
-        .scalars()
-        .all()
+        sa.select(sa.func.coalesce(sa.func.array_agg(col(UserRole.role)), sa.text("'{}'")))
+        .where(col(UserRole.user_id) == user_id)
+        .scalar_subquery()
     )
+    row = (
+        await session.execute(
+            sa.select(
+                col(User.id),
+                col(User.email),
+                col(User.username),
+                col(Profile.age_verified),
+                col(Profile.default_persona_id),
+                col(Profile.token_balance),
+                roles.label("roles"),
+            )
+            .outerjoin(Profile, col(Profile.user_id) == col(User.id))
+            .where(col(User.id) == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
     return AuthUser(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        roles=sorted(roles),
-        age_verified=profile.age_verified,
-        default_persona_id=profile.default_persona_id,
-        token_balance=float(profile.token_balance),
+        id=row.id,
+        email=row.email,
+        username=row.username,
+        roles=sorted(row.roles or []),
+        age_verified=bool(row.age_verified),
+        default_persona_id=row.default_persona_id,
+        token_balance=float(row.token_balance or 0),
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
@@ -27,7 +28,19 @@ from roleplay_gateway.catalog.store import Model, PromptTemplateRow, Provider
 from roleplay_gateway.deps import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["models"])
-admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+async def _invalidate_cache(request: Request) -> AsyncIterator[None]:
+    """Admin writes change routing: drop this instance's cached catalog around them."""
+    writes = request.method not in ("GET", "HEAD")
+    if writes:
+        request.app.state.catalog_cache.clear()
+    yield
+    if writes:
+        request.app.state.catalog_cache.clear()
+
+
+admin = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(_invalidate_cache)])
 
 Row = TypeVar("Row", bound=SQLModel)
 

@@ -5,7 +5,8 @@
   chat models — `standin-roleplay` (default) and `standin-fallback` — and an image model;
 * roleplay prompt templates: universal sfw and nsfw, and one for `standin-roleplay`;
 * a public demo character, a persona of the admin's, and a demo scene template.
-Rows that exist (by name, key or fixed id) are left as operators changed them.
+Rows that exist (by name, key or fixed id) are left as operators changed them, except the
+stand-in's address, which follows `GATEWAY_STANDIN_URL`.
 """
 
 from __future__ import annotations
@@ -70,18 +71,22 @@ async def seed_catalog(runtime: Runtime, settings: GatewaySettings) -> None:
 
 
 async def _provider(session: AsyncSession, settings: GatewaySettings) -> Provider:
+    base_url = f"{settings.standin_url.rstrip('/')}/v1"
+    health_url = f"{settings.standin_url.rstrip('/')}/healthz"
     existing = (
         await session.execute(sa.select(Provider).where(col(Provider.name) == "standin"))
     ).scalar_one_or_none()
     if existing is not None:
+        # The stand-in is local infrastructure: it follows GATEWAY_STANDIN_URL.
+        existing.base_url, existing.health_url = base_url, health_url
         return existing
     provider = Provider(
         name="standin",
         display_name="Provider STAND-IN (local, offline)",
         kind="openai_compatible",
-        base_url=f"{settings.standin_url.rstrip('/')}/v1",
+        base_url=base_url,
         api_key_env=None,
-        health_url=f"{settings.standin_url.rstrip('/')}/healthz",
+        health_url=health_url,
     )
     session.add(provider)
     await session.flush()

@@ -27,6 +27,7 @@ from roleplay_common.events import (
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_gateway.auth.dependencies import AuthUser, CurrentUser
+from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.routing import chat_routes, select_prompt_template
 from roleplay_gateway.characters.service import character_card
 from roleplay_gateway.conversations.endpoints import ChatDep
@@ -209,15 +210,20 @@ async def start_turn(
     )
     character = await _conversation_character(session, user, conversation)
     persona = await _conversation_persona(session, user, conversation)
-    routes = await chat_routes(session, model or conversation.get("model"))
+    cache: CatalogCache = request.app.state.catalog_cache
+    requested = model or conversation.get("model")
+    routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
     content_mode: Literal["sfw", "nsfw"] = (
         "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
     )
-    template = await select_prompt_template(
-        session,
-        use_case="character_roleplay",
-        target_model=routes[0].model_key,
-        content_mode=content_mode,
+    template = await cache.get(
+        ("template", routes[0].model_key, content_mode),
+        lambda: select_prompt_template(
+            session,
+            use_case="character_roleplay",
+            target_model=routes[0].model_key,
+            content_mode=content_mode,
+        ),
     )
     await _check_quota(request, user)
 
