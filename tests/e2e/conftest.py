@@ -22,10 +22,13 @@ from tests.support.servers import free_port, serve
 
 @dataclass
 class Stack:
+    """Gateway B has quotas on (402 when a balance is used up); A does not."""
+
     standin: str
     chat: str
     gateway: str
     gateway_b: str
+    usage: str
 
     async def standin_config(self, **config: Any) -> None:
         async with httpx.AsyncClient(base_url=self.standin) as client:
@@ -48,8 +51,10 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
     from roleplay_gateway.app import create_app as gateway_app
     from roleplay_gateway.settings import GatewaySettings
     from roleplay_standin.app import create_app as standin_app
+    from roleplay_usage.app import create_app as usage_app
+    from roleplay_usage.settings import UsageSettings
 
-    ports = {name: free_port() for name in ("standin", "chat", "gateway", "gateway_b")}
+    ports = {name: free_port() for name in ("standin", "chat", "gateway", "gateway_b", "usage")}
     standin_url = f"http://127.0.0.1:{ports['standin']}"
     chat_settings = ChatSettings(
         port=ports["chat"],
@@ -59,29 +64,37 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
         provider_backoff_seconds=0.05,
     )
 
-    def gateway_settings(port: int) -> GatewaySettings:
+    def gateway_settings(port: int, *, quotas: bool = False) -> GatewaySettings:
         return GatewaySettings(
             port=port,
             chat_url=f"http://127.0.0.1:{ports['chat']}",
+            usage_url=f"http://127.0.0.1:{ports['usage']}",
             standin_url=standin_url,
             rate_limit_per_minute=100_000,
             rate_limit_burst=100_000,
+            quotas_enabled=quotas,
         )
 
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(serve(standin_app(standin_url), ports["standin"]))
         await stack.enter_async_context(serve(chat_app(chat_settings), ports["chat"]))
         await stack.enter_async_context(
+            serve(usage_app(UsageSettings(port=ports["usage"])), ports["usage"])
+        )
+        await stack.enter_async_context(
             serve(gateway_app(gateway_settings(ports["gateway"])), ports["gateway"])
         )
         await stack.enter_async_context(
-            serve(gateway_app(gateway_settings(ports["gateway_b"])), ports["gateway_b"])
+            serve(
+                gateway_app(gateway_settings(ports["gateway_b"], quotas=True)), ports["gateway_b"]
+            )
         )
         yield Stack(
             standin=standin_url,
             chat=f"http://127.0.0.1:{ports['chat']}",
             gateway=f"http://127.0.0.1:{ports['gateway']}",
             gateway_b=f"http://127.0.0.1:{ports['gateway_b']}",
+            usage=f"http://127.0.0.1:{ports['usage']}",
         )
 
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import httpx
@@ -39,12 +40,17 @@ def _alive(pid: int) -> bool:
 
 
 def test_roleplay_up_starts_everything_and_sigterm_stops_it(
-    test_env: IsolatedEnv, tmp_path: Path
+    test_env: IsolatedEnv, fresh_database: str, tmp_path: Path
 ) -> None:
     ports = {name: free_port() for name in (*NAMES, "standin")}
+    run = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
         **test_env.as_env(),
+        # Its own database, topics and buckets: the other tests' services keep theirs.
+        "ROLEPLAY_DATABASE_URL": fresh_database,
+        "ROLEPLAY_KAFKA_TOPIC_PREFIX": f"up{run}.",
+        "ROLEPLAY_S3_BUCKET_PREFIX": f"up{run}-",
         **{f"{n.upper()}_PORT": str(p) for n, p in ports.items()},
         "ROLEPLAY_DATA_DIR": str(tmp_path),
     }

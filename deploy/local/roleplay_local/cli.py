@@ -19,10 +19,12 @@ import typer
 
 from roleplay_local import infra, system
 from roleplay_local.paths import data_dir, log_dir
+from roleplay_usage import cli as usage_cli
 
 app = typer.Typer(help="Run and operate the roleplay system.", no_args_is_help=True)
 infra_app = typer.Typer(help="Kafka, PostgreSQL and MinIO on loopback.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
+app.add_typer(usage_cli.app, name="usage")
 
 
 def _given_endpoints() -> dict[str, str] | None:

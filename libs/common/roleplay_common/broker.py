@@ -138,11 +138,10 @@ def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:
 UNDECODABLE = "system.undecodable"
 
 
-async def tolerant_decoder(message: Any) -> Any:
-    """Decode a record into an envelope dict; bytes that are not one become an envelope of
+def decode_record(body: bytes, correlation_id: str | None = None) -> Any:
+    """An envelope dict from a record's bytes; bytes that are not one become an envelope of
     type `system.undecodable`, so a poison record is dead-lettered instead of redelivered
     forever."""
-    body: bytes = message.body
     try:
         decoded = json.loads(body)
         EventEnvelope.model_validate(decoded)
@@ -152,10 +151,133 @@ async def tolerant_decoder(message: Any) -> Any:
             type=UNDECODABLE,
             producer="unknown",
             key="undecodable",
-            correlation_id=str(message.correlation_id or "undecodable"),
+            correlation_id=str(correlation_id or "undecodable"),
             data={"raw": raw[:10000], "error": str(exc)[:2000]},
         ).model_dump(mode="json")
     return decoded
+
+
+async def tolerant_decoder(message: Any) -> Any:
+    return decode_record(message.body, message.correlation_id)
+
+
+async def tolerant_batch_decoder(message: Any) -> Any:
+    return [decode_record(body, message.correlation_id) for body in message.body]
+
+
+async def dead_letter(
+    broker: KafkaBroker,
+    topics: Topics,
+    *,
+    service: str,
+    consumer: str,
+    source_topic: str,
+    envelope: EventEnvelope,
+    error: str,
+    attempts: int,
+) -> None:
+    """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason."""
+    DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
+    log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
+    record = EventDeadLettered(
+        service=service,
+        consumer=consumer,
+        source_topic=source_topic,
+        error=error[:4000],
+        attempts=attempts,
+        original=envelope.model_dump(mode="json"),
+    )
+    await publish_raw(
+        broker,
+        topics.dead_letter(service),
+        EventEnvelope.wrap(record, producer=service, causation=envelope),
+    )
+
+
+BatchHandler = Callable[[list[tuple[Any, EventEnvelope]]], Awaitable[None]]
+
+
+def attach_batch_consumer(
+    broker: KafkaBroker,
+    topics: Topics,
+    event: type[Event],
+    handler: BatchHandler,
+    *,
+    service: str,
+    consumer: str,
+    partitions: int,
+    retries: int,
+    max_records: int,
+    timeout_ms: int,
+) -> None:
+    """A consumer that handles `event` in batches (one transaction per batch, by the handler).
+
+    Records that are not valid `event`s are dead-lettered at once; a batch that keeps failing
+    is handled one event at a time, so only the event that fails is dead-lettered.
+    """
+    topic_name = topics.name(event)
+
+    async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
+        await dead_letter(
+            broker,
+            topics,
+            service=service,
+            consumer=consumer,
+            source_topic=topic_name,
+            envelope=envelope,
+            error=error,
+            attempts=attempts,
+        )
+
+    async def run(items: list[tuple[Any, EventEnvelope]]) -> bool:
+        for attempt in range(1, retries + 1):
+            try:
+                await handler(items)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning(
+                    "batch handler failed", consumer=consumer, attempt=attempt, exc_info=True
+                )
+                await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
+            else:
+                return True
+        return False
+
+    async def on_batch(envelopes: list[EventEnvelope]) -> None:
+        items: list[tuple[Any, EventEnvelope]] = []
+        for envelope in envelopes:
+            if envelope.type == UNDECODABLE:
+                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                continue
+            if envelope.type != event.event_type:
+                continue
+            try:
+                items.append((envelope.payload(), envelope))
+            except (UnknownEventError, ValidationError) as exc:
+                await reject(envelope, f"invalid payload: {exc}", 0)
+        if not items or await run(items):
+            return
+        for item in items:
+            if not await run([item]):
+                await reject(item[1], "handler failed on this event", retries)
+
+    on_batch.__name__ = f"{consumer}_on_{event.topic.replace('.', '_')}"
+    on_batch.__doc__ = (
+        f"{service}/{consumer} handles {event.event_type} v{event.event_version} in batches"
+    )
+    broker.subscriber(
+        Topic(topic_name, num_partitions=partitions),
+        group_id=f"{service}.{consumer}",
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+        decoder=tolerant_batch_decoder,
+        title=f"{topic_name}:{service}.{consumer}",
+        description=on_batch.__doc__,
+    )(on_batch)
 
 
 @dataclass
@@ -217,21 +339,17 @@ class EventRouter:
     ) -> None:
         service = self.service
         topic_name = topics.name(topic)
-        dlq = topics.dead_letter(service)
 
-        async def dead_letter(envelope: EventEnvelope, error: str, attempts: int) -> None:
-            DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
-            log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
-            record = EventDeadLettered(
+        async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
+            await dead_letter(
+                broker,
+                topics,
                 service=service,
                 consumer=consumer,
                 source_topic=topic_name,
-                error=error[:4000],
+                envelope=envelope,
+                error=error,
                 attempts=attempts,
-                original=envelope.model_dump(mode="json"),
-            )
-            await publish_raw(
-                broker, dlq, EventEnvelope.wrap(record, producer=service, causation=envelope)
             )
 
         async def on_message(envelope: EventEnvelope) -> None:
@@ -242,7 +360,7 @@ class EventRouter:
 
         async def _dispatch(envelope: EventEnvelope) -> None:
             if envelope.type == UNDECODABLE:
-                await dead_letter(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
                 return
             handler = handlers.get((envelope.type, envelope.version))
             try:
@@ -250,7 +368,7 @@ class EventRouter:
             except (UnknownEventError, ValidationError) as exc:
                 if handler is None and isinstance(exc, UnknownEventError):
                     return
-                await dead_letter(envelope, f"invalid payload: {exc}", attempts=0)
+                await reject(envelope, f"invalid payload: {exc}", attempts=0)
                 return
             handler = handlers.get((payload.event_type, payload.event_version))
             if handler is None:
@@ -265,7 +383,7 @@ class EventRouter:
                     log.warning("handler failed", consumer=consumer, attempt=attempt, exc_info=True)
                     if attempt == retries:
                         HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
-                        await dead_letter(envelope, f"{type(exc).__name__}: {exc}", attempt)
+                        await reject(envelope, f"{type(exc).__name__}: {exc}", attempt)
                         return
                     await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
                 else:

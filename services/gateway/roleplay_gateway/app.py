@@ -17,6 +17,7 @@ from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
 from roleplay_gateway.turns.stream_hub import TurnStreamHub
+from roleplay_gateway.usage.quota import QuotaCheck
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +28,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     router = EventRouter("gateway")
     handlers.register(router, runtime)
     chat = InternalClient("chat", settings.chat_url)
+    usage = InternalClient("usage", settings.usage_url)
     hub = TurnStreamHub(
         settings.kafka, runtime.topics, retention_seconds=settings.turn_stream_retention_seconds
     )
@@ -41,6 +43,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def stop(runtime: Runtime) -> None:
         await hub.stop()
         await chat.close()
+        await usage.close()
 
     app = create_service_app(
         runtime,
@@ -57,5 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat
+    app.state.usage = usage
+    app.state.quota_check = QuotaCheck(usage) if settings.quotas_enabled else None
     app.state.turn_hub = hub
     return app

@@ -8,6 +8,7 @@ from roleplay_gateway.catalog.endpoints import router as models
 from roleplay_gateway.characters.endpoints import router as characters
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.turns.endpoints import router as turns
+from roleplay_gateway.usage.endpoints import router as usage
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
@@ -16,4 +17,5 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     turns,
     models,
     catalog_admin,
+    usage,
 ]

@@ -4,6 +4,9 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
+from decimal import Decimal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -13,3 +16,8 @@ class UsageSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="USAGE_", extra="ignore")
 
     port: int = 8004
+    initial_credits: Decimal = Field(
+        default=Decimal(100), description="Balance of a user's first recorded call, in credits."
+    )
+    batch_max_records: int = Field(default=500, description="Events per ingest transaction.")
+    batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")

@@ -1,1 +1,1 @@
-"""Business rules of this service, with no I/O."""
+"""Usage rules with no I/O: buckets and latency histograms."""
