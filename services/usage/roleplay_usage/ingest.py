@@ -120,45 +120,47 @@ async def _insert_logs(
 
 
 async def add_to_aggregates(session: AsyncSession, totals: dict[AggregateKey, Totals]) -> None:
-    table = usage_aggregates
-    current = table.c
-    for key in sorted(totals):
-        kind, start, provider, model = key
-        t = totals[key]
-        statement = insert(table).values(
-            bucket_kind=kind,
-            bucket_start=start,
-            provider=provider,
-            model=model,
-            requests=t.requests,
-            successes=t.successes,
-            errors=t.errors,
-            tokens_in=t.tokens_in,
-            tokens_out=t.tokens_out,
-            cost=t.cost,
-            latency_sum_ms=t.latency_sum_ms,
-            latency_hist=t.latency_hist,
+    """One multi-row upsert; keys sorted so concurrent batches lock rows in the same order."""
+    if not totals:
+        return
+    rows = [
+        {
+            "bucket_kind": kind,
+            "bucket_start": start,
+            "provider": provider,
+            "model": model,
+            "requests": t.requests,
+            "successes": t.successes,
+            "errors": t.errors,
+            "tokens_in": t.tokens_in,
+            "tokens_out": t.tokens_out,
+            "cost": t.cost,
+            "latency_sum_ms": t.latency_sum_ms,
+            "latency_hist": t.latency_hist,
+        }
+        for (kind, start, provider, model), t in sorted(totals.items())
+    ]
+    statement = insert(usage_aggregates).values(rows)
+    current, excluded = usage_aggregates.c, statement.excluded
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["bucket_kind", "bucket_start", "provider", "model"],
+            set_={
+                "requests": current.requests + excluded.requests,
+                "successes": current.successes + excluded.successes,
+                "errors": current.errors + excluded.errors,
+                "tokens_in": current.tokens_in + excluded.tokens_in,
+                "tokens_out": current.tokens_out + excluded.tokens_out,
+                "cost": current.cost + excluded.cost,
+                "latency_sum_ms": current.latency_sum_ms + excluded.latency_sum_ms,
+                "latency_hist": sa.text(
+                    "(select array_agg(a + b order by i) from unnest("
+                    f"{SCHEMA}.usage_aggregates.latency_hist, excluded.latency_hist) "
+                    "with ordinality as h(a, b, i))"
+                ),
+            },
         )
-        excluded = statement.excluded
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["bucket_kind", "bucket_start", "provider", "model"],
-                set_={
-                    "requests": current.requests + excluded.requests,
-                    "successes": current.successes + excluded.successes,
-                    "errors": current.errors + excluded.errors,
-                    "tokens_in": current.tokens_in + excluded.tokens_in,
-                    "tokens_out": current.tokens_out + excluded.tokens_out,
-                    "cost": current.cost + excluded.cost,
-                    "latency_sum_ms": current.latency_sum_ms + excluded.latency_sum_ms,
-                    "latency_hist": sa.text(
-                        "(select array_agg(a + b order by i) from unnest("
-                        f"{SCHEMA}.usage_aggregates.latency_hist, excluded.latency_hist) "
-                        "with ordinality as h(a, b, i))"
-                    ),
-                },
-            )
-        )
+    )
 
 
 async def _debit_balances(
@@ -172,40 +174,58 @@ async def _debit_balances(
     for call, env in new:
         cost[call.user_id] += call.cost
         last[call.user_id] = env
-    for user_id in sorted(cost):
-        if cost[user_id] == 0:
-            continue
-        balance = await change_balance(session, user_id, -cost[user_id], initial_credits)
-        await add_to_outbox(
-            session,
-            runtime.schema,
-            runtime.topics,
+    debits = {user: -amount for user, amount in sorted(cost.items()) if amount}
+    if not debits:
+        return
+    after = await change_balances(session, debits, initial_credits)
+    now = datetime.now(UTC)
+    await add_to_outbox(
+        session,
+        runtime.schema,
+        runtime.topics,
+        *(
             runtime.envelope(
                 UsageBalanceChanged(
                     user_id=user_id,
-                    balance=balance,
-                    delta=-cost[user_id],
+                    balance=after[user_id],
+                    delta=delta,
                     reason="usage",
                     reference_id=str(last[user_id].id),
-                    occurred_at=datetime.now(UTC),
+                    occurred_at=now,
                 ),
                 causation=last[user_id],
-            ),
-        )
+            )
+            for user_id, delta in debits.items()
+        ),
+    )
+
+
+async def change_balances(
+    session: AsyncSession, deltas: dict[UUID, Decimal], initial_credits: Decimal
+) -> dict[UUID, Decimal]:
+    """Add each delta to its user's balance (new users start at `initial_credits`), in one
+    statement; the balances after."""
+    now = datetime.now(UTC)
+    statement = insert(balances).values(
+        [
+            {"user_id": user_id, "balance": initial_credits + delta, "updated_at": now}
+            for user_id, delta in sorted(deltas.items())
+        ]
+    )
+    result = await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "balance": balances.c.balance + (statement.excluded.balance - initial_credits),
+                "updated_at": now,
+            },
+        ).returning(balances.c.user_id, balances.c.balance)
+    )
+    return {row.user_id: row.balance for row in result}
 
 
 async def change_balance(
     session: AsyncSession, user_id: UUID, delta: Decimal, initial_credits: Decimal
 ) -> Decimal:
-    """Add `delta` to the balance (a new user starts at `initial_credits`); the new balance."""
-    statement = insert(balances).values(
-        user_id=user_id, balance=initial_credits + delta, updated_at=datetime.now(UTC)
-    )
-    result = await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={"balance": balances.c.balance + delta, "updated_at": datetime.now(UTC)},
-        ).returning(balances.c.balance)
-    )
-    value: Decimal = result.scalar_one()
-    return value
+    """Add `delta` to one balance; the new balance."""
+    return (await change_balances(session, {user_id: delta}, initial_credits))[user_id]

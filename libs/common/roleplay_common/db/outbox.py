@@ -34,17 +34,23 @@ def _channel(schema: str) -> str:
 
 
 async def add_to_outbox(
-    session: AsyncSession, schema: str, topics: Topics, envelope: EventEnvelope
+    session: AsyncSession, schema: str, topics: Topics, *envelopes: EventEnvelope
 ) -> None:
-    """Queue `envelope` for publishing once the surrounding transaction commits."""
-    topic = topics.name(envelope.payload().__class__)
+    """Queue `envelopes` for publishing, in order, once the surrounding transaction commits."""
+    if not envelopes:
+        return
     await session.execute(
         insert(outbox_table(schema))
         .values(
-            event_id=envelope.id,
-            topic=topic,
-            key=envelope.key,
-            envelope=envelope.model_dump(mode="json"),
+            [
+                {
+                    "event_id": envelope.id,
+                    "topic": topics.name(envelope.payload().__class__),
+                    "key": envelope.key,
+                    "envelope": envelope.model_dump(mode="json"),
+                }
+                for envelope in envelopes
+            ]
         )
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
