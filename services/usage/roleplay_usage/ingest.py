@@ -77,6 +77,7 @@ async def ingest(
     """Record a batch; returns how many events were new."""
     if not batch:
         return 0
+    batch = list({env.id: (call, env) for call, env in batch}.values())  # a copy in the batch
     async with runtime.db.transaction() as session:
         new_ids = await _insert_logs(session, batch)
         new = [(call, env) for call, env in batch if env.id in new_ids]

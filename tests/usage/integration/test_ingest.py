@@ -235,3 +235,12 @@ async def test_usage_queries_balances_and_grants(usage_service: Any) -> None:
     assert row["requests"] == 4 and row["latency_p95_ms"] is not None
     bad = await client.get("/internal/usage/aggregates", params={"group_by": "week"})
     assert bad.status_code == 422
+
+
+async def test_copies_inside_one_batch_count_once(usage_service: Any) -> None:
+    runtime, _ = usage_service
+    provider = f"p{uuid.uuid4().hex[:6]}"
+    events = [call(uuid.uuid4(), provider=provider) for _ in range(5)]
+    assert await ingest(runtime, pairs(events + events[:3]), initial_credits=Decimal(100)) == 5
+    hour = next(r for r in (await snapshot(runtime, provider))["aggregates"] if r[0] == "hour")
+    assert hour[4] == 5
