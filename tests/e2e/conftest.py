@@ -29,6 +29,8 @@ class Stack:
     gateway: str
     gateway_b: str
     usage: str
+    scenes: str
+    library: str
 
     async def standin_config(self, **config: Any) -> None:
         async with httpx.AsyncClient(base_url=self.standin) as client:
@@ -50,11 +52,15 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
     from roleplay_chat.settings import ChatSettings
     from roleplay_gateway.app import create_app as gateway_app
     from roleplay_gateway.settings import GatewaySettings
+    from roleplay_library.app import create_app as library_app
+    from roleplay_scenes.app import create_app as scenes_app
+    from roleplay_scenes.settings import ScenesSettings
     from roleplay_standin.app import create_app as standin_app
     from roleplay_usage.app import create_app as usage_app
     from roleplay_usage.settings import UsageSettings
 
-    ports = {name: free_port() for name in ("standin", "chat", "gateway", "gateway_b", "usage")}
+    names = ("standin", "chat", "gateway", "gateway_b", "usage", "scenes", "library")
+    ports = {name: free_port() for name in names}
     standin_url = f"http://127.0.0.1:{ports['standin']}"
     chat_settings = ChatSettings(
         port=ports["chat"],
@@ -69,6 +75,8 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
             port=port,
             chat_url=f"http://127.0.0.1:{ports['chat']}",
             usage_url=f"http://127.0.0.1:{ports['usage']}",
+            scenes_url=f"http://127.0.0.1:{ports['scenes']}",
+            library_url=f"http://127.0.0.1:{ports['library']}",
             standin_url=standin_url,
             rate_limit_per_minute=100_000,
             rate_limit_burst=100_000,
@@ -81,6 +89,11 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
         await stack.enter_async_context(
             serve(usage_app(UsageSettings(port=ports["usage"])), ports["usage"])
         )
+        scenes_settings = ScenesSettings(
+            port=ports["scenes"], poll_interval_seconds=0.05, provider_backoff_seconds=0.05
+        )
+        await stack.enter_async_context(serve(scenes_app(scenes_settings), ports["scenes"]))
+        await stack.enter_async_context(serve(library_app(), ports["library"]))
         await stack.enter_async_context(
             serve(gateway_app(gateway_settings(ports["gateway"])), ports["gateway"])
         )
@@ -95,6 +108,8 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
             gateway=f"http://127.0.0.1:{ports['gateway']}",
             gateway_b=f"http://127.0.0.1:{ports['gateway_b']}",
             usage=f"http://127.0.0.1:{ports['usage']}",
+            scenes=f"http://127.0.0.1:{ports['scenes']}",
+            library=f"http://127.0.0.1:{ports['library']}",
         )
 
 

@@ -1,8 +1,14 @@
 """Kafka subscribers of the chat service."""
 
+from roleplay_chat.scene_links import link_scene, set_last_scene_image
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
-from roleplay_common.events import EventEnvelope, RequestChatTurn
+from roleplay_common.events import (
+    EventEnvelope,
+    LibraryAssetSaved,
+    RequestChatTurn,
+    SceneJobCompleted,
+)
 from roleplay_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -18,3 +24,11 @@ def register(router: EventRouter, turns: TurnRunner) -> None:
         log.info("turn requested", kind=command.kind, accepted=prepared is not None)
         if prepared is not None:
             turns.schedule(command, envelope, prepared)
+
+    @router.handles(SceneJobCompleted, consumer="scenes")
+    async def on_scene_completed(fact: SceneJobCompleted, envelope: EventEnvelope) -> None:
+        await link_scene(turns.runtime, fact, envelope)
+
+    @router.handles(LibraryAssetSaved, consumer="library")
+    async def on_asset_saved(fact: LibraryAssetSaved, envelope: EventEnvelope) -> None:
+        await set_last_scene_image(turns.runtime, fact, envelope)

@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from roleplay_common.broker import EventRouter
-from roleplay_common.events import RequestChatTurn
+from roleplay_common.events import KeepScene, RequestChatTurn, RequestSceneJob
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_gateway import handlers
 from roleplay_gateway.catalog.cache import CatalogCache
@@ -29,6 +29,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     handlers.register(router, runtime)
     chat = InternalClient("chat", settings.chat_url)
     usage = InternalClient("usage", settings.usage_url)
+    scenes = InternalClient("scenes", settings.scenes_url)
+    library = InternalClient("library", settings.library_url)
     hub = TurnStreamHub(
         settings.kafka, runtime.topics, retention_seconds=settings.turn_stream_retention_seconds
     )
@@ -44,6 +46,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await hub.stop()
         await chat.close()
         await usage.close()
+        await scenes.close()
+        await library.close()
 
     app = create_service_app(
         runtime,
@@ -52,7 +56,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="Roleplay gateway",
         description="The public HTTP entry: auth, validation, commands, SSE relays, web client.",
         api=PUBLIC_ROUTERS,
-        publishes=[RequestChatTurn],
+        publishes=[RequestChatTurn, RequestSceneJob, KeepScene],
         on_startup=[start],
         on_shutdown=[stop],
     )
@@ -61,6 +65,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.chat = chat
     app.state.usage = usage
+    app.state.scenes = scenes
+    app.state.library = library
     app.state.quota_check = QuotaCheck(usage) if settings.quotas_enabled else None
     app.state.turn_hub = hub
     return app

@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from roleplay_common.broker import EventRouter
+from roleplay_common.events import LibraryAssetDeleted, LibraryAssetSaved
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_library import api, handlers
 from roleplay_library.settings import LibrarySettings
@@ -25,4 +26,5 @@ def create_app(settings: LibrarySettings | None = None) -> FastAPI:
         title="Library service",
         description="Keeps images: server-side copy to the library, thumbnails, signed URLs.",
         api=[api.router],
+        publishes=[LibraryAssetSaved, LibraryAssetDeleted],
     )

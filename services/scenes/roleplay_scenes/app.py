@@ -2,11 +2,20 @@
 
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
 from roleplay_common.broker import EventRouter
+from roleplay_common.events import (
+    KeepScene,
+    SceneJobCompleted,
+    SceneJobFailed,
+    SceneJobProgressed,
+    UsageRecorded,
+)
 from roleplay_common.service import Runtime, create_service_app
 from roleplay_scenes import api, handlers
+from roleplay_scenes.jobs import JobRunner
 from roleplay_scenes.settings import ScenesSettings
 from roleplay_scenes.store import SCHEMA
 
@@ -16,13 +25,28 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: ScenesSettings | None = None) -> FastAPI:
     settings = settings or ScenesSettings()
     runtime = Runtime.create("scenes", SCHEMA, settings)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+    jobs = JobRunner(runtime, settings, http)
     router = EventRouter("scenes")
-    handlers.register(router, runtime)
-    return create_service_app(
+    handlers.register(router, jobs)
+
+    async def start(runtime: Runtime) -> None:
+        runtime.spawn(jobs.watch_expiry(), "expiry-sweeper")
+
+    async def stop(runtime: Runtime) -> None:
+        await jobs.shutdown()
+        await http.aclose()
+
+    app = create_service_app(
         runtime,
         router=router,
         migrations=MIGRATIONS,
         title="Scenes service",
         description="Turns scene requests into images with continuity (t2i, i2i, modification).",
         api=[api.router],
+        publishes=[SceneJobProgressed, SceneJobCompleted, SceneJobFailed, UsageRecorded, KeepScene],
+        on_startup=[start],
+        on_shutdown=[stop],
     )
+    app.state.jobs = jobs
+    return app

@@ -4,6 +4,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -13,3 +14,13 @@ class ScenesSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SCENES_", extra="ignore")
 
     port: int = 8002
+    workspace_ttl_hours: float = Field(
+        default=24.0, description="How long generated images stay in workspace-temp."
+    )
+    sweep_interval_seconds: float = 300.0
+    poll_interval_seconds: float = Field(default=0.25, description="Provider status polling.")
+    job_timeout_seconds: float = 300.0
+    provider_retries: int = 2
+    provider_backoff_seconds: float = 0.25
+    thumbnail_px: int = 256
+    max_concurrent_jobs: int = 16

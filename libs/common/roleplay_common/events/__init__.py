@@ -26,6 +26,17 @@ from roleplay_common.events.envelope import (
     register_upcaster,
     registered_events,
 )
+from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, LibraryAssetSaved
+from roleplay_common.events.scenes import (
+    Modification,
+    RecentMessage,
+    RequestSceneJob,
+    SceneJobCompleted,
+    SceneJobFailed,
+    SceneJobProgressed,
+    SceneTemplateCard,
+    StoredImage,
+)
 from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
@@ -38,11 +49,22 @@ __all__ = [
     "EventDeadLettered",
     "EventEnvelope",
     "GenerationSettings",
+    "KeepScene",
+    "LibraryAssetDeleted",
+    "LibraryAssetSaved",
     "ModelRoute",
+    "Modification",
     "Ping",
     "Pong",
     "PromptTemplate",
+    "RecentMessage",
     "RequestChatTurn",
+    "RequestSceneJob",
+    "SceneJobCompleted",
+    "SceneJobFailed",
+    "SceneJobProgressed",
+    "SceneTemplateCard",
+    "StoredImage",
     "TurnError",
     "TurnUsage",
     "UnknownEventError",

@@ -65,7 +65,9 @@ class ModelRoute(BaseModel):
     model_name: str = Field(description="The provider's id of the model.")
     display_name: str = ""
     provider: str
-    provider_kind: Literal["openai_compatible", "local_worker"] = "openai_compatible"
+    provider_kind: Literal[
+        "openai_compatible", "local_worker", "fal", "replicate", "openai_images"
+    ] = "openai_compatible"
     base_url: str
     api_key_env: str | None = Field(
         default=None, description="Name of the environment variable holding the key."
@@ -76,6 +78,7 @@ class ModelRoute(BaseModel):
     timeout_seconds: float = 60.0
     input_cost_per_mtok: Decimal = Decimal(0)
     output_cost_per_mtok: Decimal = Decimal(0)
+    cost_per_image: Decimal = Decimal(0)
     health_url: str | None = None
 
 

@@ -46,7 +46,7 @@ def to_route(model: Model, provider: Provider) -> ModelRoute:
         model_name=model.model_name,
         display_name=model.display_name,
         provider=provider.name,
-        provider_kind="local_worker" if provider.kind == "local_worker" else "openai_compatible",
+        provider_kind=provider.kind,
         base_url=provider.base_url,
         api_key_env=provider.api_key_env,
         context_window=model.context_window,
@@ -55,6 +55,7 @@ def to_route(model: Model, provider: Provider) -> ModelRoute:
         timeout_seconds=model.timeout_seconds,
         input_cost_per_mtok=model.input_cost_per_mtok,
         output_cost_per_mtok=model.output_cost_per_mtok,
+        cost_per_image=model.cost_per_image,
         health_url=provider.health_url,
     )
 
@@ -74,7 +75,19 @@ async def active_models(session: AsyncSession, *, modality: str) -> list[tuple[M
 async def chat_routes(
     session: AsyncSession, requested_model: str | None, *, task: str = "roleplay"
 ) -> list[ModelRoute]:
-    models = await active_models(session, modality="chat")
+    return await routes_for(session, "chat", requested_model, task=task)
+
+
+async def image_routes(
+    session: AsyncSession, requested_model: str | None, *, task: str = "t2i"
+) -> list[ModelRoute]:
+    return await routes_for(session, "image", requested_model, task=task)
+
+
+async def routes_for(
+    session: AsyncSession, modality: str, requested_model: str | None, *, task: str
+) -> list[ModelRoute]:
+    models = await active_models(session, modality=modality)
     health = await worker_health(session)
     by_key = {m.key: (m, p) for m, p in models}
     if requested_model and requested_model not in by_key:
@@ -100,7 +113,7 @@ async def chat_routes(
         raise ApiError(
             503,
             "no_model_available",
-            "no chat model is available right now",
+            f"no {modality} model is available right now",
             headers={"Retry-After": "30"},
         )
     return routes

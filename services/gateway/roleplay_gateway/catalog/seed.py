@@ -1,8 +1,9 @@
 """The default catalog, applied at gateway start (idempotent): so `make up` is usable at once.
 
 * the admin account from `GATEWAY_ADMIN_EMAIL` / `GATEWAY_ADMIN_PASSWORD`;
-* the provider STAND-IN (an OpenAI-compatible local server, `GATEWAY_STANDIN_URL`) with two
-  chat models — `standin-roleplay` (default) and `standin-fallback` — and an image model;
+* the provider STAND-IN (a local server, `GATEWAY_STANDIN_URL`): OpenAI-compatible chat with
+  `standin-roleplay` (default) and `standin-fallback`, and its fal.ai queue with the image
+  models `standin-image` (default) and `standin-image-b`;
 * roleplay prompt templates: universal sfw and nsfw, and one for `standin-roleplay`;
 * a public demo character, a persona of the admin's, and a demo scene template.
 Rows that exist (by name, key or fixed id) are left as operators changed them, except the
@@ -64,36 +65,43 @@ async def seed_catalog(runtime: Runtime, settings: GatewaySettings) -> None:
         admin_id = await ensure_admin(
             session, settings.admin_email, settings.admin_password.get_secret_value()
         )
-        standin = await _provider(session, settings)
-        await _models(session, standin)
+        standin, standin_fal = await _providers(session, settings)
+        await _models(session, standin, standin_fal)
         await _templates(session)
         await _demo(session, admin_id)
 
 
-async def _provider(session: AsyncSession, settings: GatewaySettings) -> Provider:
-    base_url = f"{settings.standin_url.rstrip('/')}/v1"
-    health_url = f"{settings.standin_url.rstrip('/')}/healthz"
-    existing = (
-        await session.execute(sa.select(Provider).where(col(Provider.name) == "standin"))
-    ).scalar_one_or_none()
-    if existing is not None:
-        # The stand-in is local infrastructure: it follows GATEWAY_STANDIN_URL.
-        existing.base_url, existing.health_url = base_url, health_url
-        return existing
-    provider = Provider(
-        name="standin",
-        display_name="Provider STAND-IN (local, offline)",
-        kind="openai_compatible",
-        base_url=base_url,
-        api_key_env=None,
-        health_url=health_url,
-    )
-    session.add(provider)
-    await session.flush()
-    return provider
+async def _providers(session: AsyncSession, settings: GatewaySettings) -> tuple[Provider, Provider]:
+    root = settings.standin_url.rstrip("/")
+    health_url = f"{root}/healthz"
+    found = []
+    for name, kind, base_url, label in (
+        ("standin", "openai_compatible", f"{root}/v1", "chat"),
+        ("standin-fal", "fal", f"{root}/fal", "fal.ai queue"),
+    ):
+        existing = (
+            await session.execute(sa.select(Provider).where(col(Provider.name) == name))
+        ).scalar_one_or_none()
+        if existing is not None:
+            # The stand-in is local infrastructure: it follows GATEWAY_STANDIN_URL.
+            existing.base_url, existing.health_url = base_url, health_url
+            found.append(existing)
+            continue
+        provider = Provider(
+            name=name,
+            display_name=f"Provider STAND-IN, {label} (local, offline)",
+            kind=kind,
+            base_url=base_url,
+            api_key_env=None,
+            health_url=health_url,
+        )
+        session.add(provider)
+        await session.flush()
+        found.append(provider)
+    return found[0], found[1]
 
 
-async def _models(session: AsyncSession, standin: Provider) -> None:
+async def _models(session: AsyncSession, standin: Provider, standin_fal: Provider) -> None:
     wanted = [
         Model(
             key="standin-roleplay",
@@ -125,13 +133,23 @@ async def _models(session: AsyncSession, standin: Provider) -> None:
         Model(
             key="standin-image",
             display_name="Stand-in Image",
-            provider_id=standin.id,
+            provider_id=standin_fal.id,
             model_name="standin-image",
             modality="image",
             task="t2i",
             is_default=True,
             priority=0,
             cost_per_image=Decimal("0.01"),
+        ),
+        Model(
+            key="standin-image-b",
+            display_name="Stand-in Image (fallback)",
+            provider_id=standin_fal.id,
+            model_name="standin-image-b",
+            modality="image",
+            task="t2i",
+            priority=10,
+            cost_per_image=Decimal("0.02"),
         ),
     ]
     existing = set((await session.execute(sa.select(col(Model.key)))).scalars())

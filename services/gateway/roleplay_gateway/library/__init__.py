@@ -1,0 +1,1 @@
+"""Library routes: the user's kept images, answered by the library service."""

@@ -1,0 +1,1 @@
+"""Scene routes: generating images in a conversation, jobs, keeping a scene."""

@@ -1,0 +1,216 @@
+"""Scenes in a conversation, jobs and keeping a scene (scenes and library services).
+
+Starting a scene checks the conversation is the caller's, takes the character, persona, scene
+template, image model route, the chat model for the narrative and the recent messages as they
+are now, and publishes `scenes.job.requested` with all of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from roleplay_common.broker import publish_raw
+from roleplay_common.events import (
+    EventEnvelope,
+    KeepScene,
+    Modification,
+    RecentMessage,
+    RequestSceneJob,
+    SceneTemplateCard,
+    StoredImage,
+)
+from roleplay_common.http import ApiError
+from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.catalog.routing import chat_routes, image_routes
+from roleplay_gateway.characters.service import character_card
+from roleplay_gateway.characters.store import SceneTemplate
+from roleplay_gateway.conversations.endpoints import ChatDep
+from roleplay_gateway.deps import RuntimeDep, SessionDep
+from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.internal_client import InternalClient
+
+router = APIRouter(prefix="/v1", tags=["scenes"])
+
+
+def get_scenes(request: Request) -> InternalClient:
+    client: InternalClient = request.app.state.scenes
+    return client
+
+
+ScenesDep = Annotated[InternalClient, Depends(get_scenes)]
+
+
+class SceneRequest(BaseModel):
+    mode: Literal["t2i", "i2i", "modification"] = "t2i"
+    prompt: str | None = Field(default=None, min_length=1, max_length=4000)
+    message_id: uuid.UUID | None = None
+    previous_scene_id: uuid.UUID | None = None
+    style: Literal["character_only", "pov", "both_characters"] = "character_only"
+    model: str | None = Field(default=None, min_length=1, max_length=200)
+    modification: Modification | None = None
+    keep: bool = Field(default=False, description="Keep the image in the library when done.")
+
+
+async def _publish(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> None:
+    try:
+        await publish_raw(runtime.broker, topic, envelope)
+    except Exception as exc:
+        raise ApiError(
+            503, "broker_unavailable", "could not queue the request", headers={"Retry-After": "5"}
+        ) from exc
+
+
+@router.post("/conversations/{conversation_id}/scenes", status_code=202)
+async def request_scene(
+    conversation_id: uuid.UUID,
+    body: SceneRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Generate a scene image; watch it on the conversation's event stream or its job."""
+    if body.mode == "modification" and body.modification is None:
+        raise ApiError(422, "validation_error", "a modification needs `modification`")
+    conversation = await chat.call(
+        "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
+    )
+    character = await character_card(
+        session, user, uuid.UUID(conversation["character_id"]), role="ai"
+    )
+    persona = None
+    if conversation.get("persona_id"):
+        try:
+            persona = await character_card(
+                session, user, uuid.UUID(conversation["persona_id"]), role="user"
+            )
+        except ApiError:
+            persona = None
+    template = None
+    if conversation.get("scene_template_id"):
+        row = await session.get(SceneTemplate, uuid.UUID(conversation["scene_template_id"]))
+        if row is not None:
+            template = SceneTemplateCard(
+                id=row.id,
+                name=row.name,
+                scene_prompt=row.scene_prompt,
+                preview_image_url=row.preview_image_url,
+            )
+    routes = await image_routes(session, body.model)
+    narrative = None
+    recent: list[RecentMessage] = []
+    if body.prompt is None:
+        narrative = (await chat_routes(session, conversation.get("model")))[0]
+        page = await chat.call(
+            "GET",
+            f"/internal/conversations/{conversation_id}/messages",
+            user_id=user.id,
+            params={"limit": 8},
+        )
+        recent = [RecentMessage(sender=m["sender"], content=m["content"]) for m in page["items"]]
+    check = getattr(request.app.state, "quota_check", None)
+    if check is not None:
+        await check(user.id)
+    key = idempotency_key
+    job_id = derived_id("scene-job", user.id, key, conversation_id) if key else uuid.uuid4()
+    scene_id = derived_id("scene", user.id, key, conversation_id) if key else uuid.uuid4()
+    command = RequestSceneJob(
+        job_id=job_id,
+        scene_id=scene_id,
+        user_id=user.id,
+        conversation_id=conversation_id,
+        mode=body.mode,
+        prompt=body.prompt,
+        style=body.style,
+        message_id=body.message_id,
+        previous_scene_id=body.previous_scene_id,
+        modification=body.modification,
+        character=character,
+        persona=persona,
+        template=template,
+        routes=routes,
+        narrative_route=narrative,
+        recent_messages=recent,
+        content_mode="nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw",
+        auto_keep=body.keep,
+        requested_at=datetime.now(UTC),
+    )
+    envelope = EventEnvelope.wrap(
+        command,
+        producer="gateway",
+        correlation_id=getattr(request.state, "correlation_id", None),
+        id=derived_id("scene-command", user.id, key, conversation_id) if key else None,
+    )
+    await _publish(runtime, envelope, runtime.topics.name(RequestSceneJob))
+    return JSONResponse(
+        {"job_id": str(job_id), "scene_id": str(scene_id), "job_url": f"/v1/jobs/{job_id}"},
+        status_code=202,
+    )
+
+
+@router.get("/conversations/{conversation_id}/scenes")
+async def list_scenes(
+    conversation_id: uuid.UUID, user: CurrentUser, chat: ChatDep, scenes: ScenesDep
+) -> dict[str, Any]:
+    await chat.call("GET", f"/internal/conversations/{conversation_id}", user_id=user.id)
+    result: dict[str, Any] = await scenes.call(
+        "GET", f"/internal/conversations/{conversation_id}/scenes", user_id=user.id
+    )
+    for item in result["items"]:
+        item.pop("image", None)
+    return result
+
+
+@router.get("/jobs/{job_id}")
+async def get_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) -> dict[str, Any]:
+    result: dict[str, Any] = await scenes.call("GET", f"/internal/jobs/{job_id}", user_id=user.id)
+    return result
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=202)
+async def cancel_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) -> dict[str, Any]:
+    result: dict[str, Any] = await scenes.call(
+        "POST", f"/internal/jobs/{job_id}/cancel", user_id=user.id
+    )
+    return result
+
+
+@router.post("/scenes/{scene_id}/save", status_code=202)
+async def keep_scene(
+    scene_id: uuid.UUID, request: Request, user: CurrentUser, runtime: RuntimeDep, scenes: ScenesDep
+) -> dict[str, Any]:
+    """Keep the scene in the library (a server-side copy); `library.saved` follows."""
+    scene = await scenes.call("GET", f"/internal/scenes/{scene_id}", user_id=user.id)
+    image = scene.get("image")
+    if not image or not scene.get("image_url"):
+        raise ApiError(409, "scene_not_ready", "the scene has no image (yet, or any more)")
+    command = KeepScene(
+        user_id=user.id,
+        scene_id=scene_id,
+        conversation_id=uuid.UUID(scene["conversation_id"]),
+        character_id=uuid.UUID(scene["character_id"]),
+        image=StoredImage(
+            bucket=image["bucket"],
+            key=image["key"],
+            thumbnail_key=image["thumbnail_key"],
+            width=image["width"],
+            height=image["height"],
+        ),
+        prompt=scene["prompt"],
+    )
+    envelope = EventEnvelope.wrap(
+        command,
+        producer="gateway",
+        correlation_id=getattr(request.state, "correlation_id", None),
+        id=derived_id("keep", user.id, str(scene_id)),
+    )
+    await _publish(runtime, envelope, runtime.topics.name(KeepScene))
+    return {"scene_id": str(scene_id), "status": "saving"}

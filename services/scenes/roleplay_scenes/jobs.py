@@ -1,0 +1,602 @@
+"""Running a scene job: from `scenes.job.requested` to an image in `workspace-temp`.
+
+1. `accept` (in the Kafka handler, one transaction): dedupe, record the job (`queued`) and its
+   scene, announce it. The offset is committed right after.
+2. `run` (background; one job at a time per conversation, so an i2i waits for the scene it
+   continues): resolve the continuity reference (the given previous scene, else the
+   conversation's latest, else the template's preview for the first i2i; t2i when there is
+   none), write the prompt (the user's, or the scene narrative from the recent conversation),
+   call the image provider with retries and fallback while reporting progress, store the image
+   and its thumbnail with an expiry, and in one transaction complete the scene and the job and
+   queue `scenes.job.completed`, `usage.recorded` for every provider call, and — when the
+   conversation keeps scenes automatically — `library.keep.requested`.
+3. Cancellation is checked between polls; a cancelled job ends `cancelled`, and the provider is
+   told. The expiry sweeper removes workspace objects and rows past their time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from roleplay_common.broker import publish_raw
+from roleplay_common.db import add_to_outbox, claim_event
+from roleplay_common.events import (
+    EventEnvelope,
+    KeepScene,
+    ModelRoute,
+    RequestSceneJob,
+    SceneJobCompleted,
+    SceneJobFailed,
+    SceneJobProgressed,
+    StoredImage,
+    UsageRecorded,
+)
+from roleplay_common.logging import bind_correlation, get_logger
+from roleplay_common.service import Runtime
+from roleplay_common.storage import WORKSPACE_TEMP
+from roleplay_scenes.domain.scene_prompt import compose, narrative_request, strength
+from roleplay_scenes.providers import fal_queue
+from roleplay_scenes.providers.errors import ImageProviderError
+from roleplay_scenes.providers.narrative import write_narrative
+from roleplay_scenes.settings import ScenesSettings
+from roleplay_scenes.store import Scene, SceneJob, WorkspaceAsset
+
+log = get_logger(__name__)
+
+
+class JobCancelledError(Exception):
+    pass
+
+
+class JobFailedError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Call:
+    """One provider call, for usage accounting."""
+
+    route: ModelRoute
+    request_type: str
+    ok: bool
+    latency_ms: int
+    status: int | None = None
+    code: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+@dataclass
+class Outcome:
+    calls: list[Call] = field(default_factory=list)
+
+
+class JobRunner:
+    def __init__(self, runtime: Runtime, settings: ScenesSettings, http: httpx.AsyncClient) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.http = http
+        self._slots = asyncio.Semaphore(settings.max_concurrent_jobs)
+        self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._running: set[asyncio.Task[None]] = set()
+
+    # -- 1. accept -------------------------------------------------------------------------
+
+    async def accept(self, command: RequestSceneJob, envelope: EventEnvelope) -> bool:
+        async with self.runtime.db.transaction() as session:
+            if not await claim_event(session, self.runtime.schema, envelope, consumer="jobs"):
+                return False
+            if await session.get(SceneJob, command.job_id) is not None:
+                return False
+            session.add(
+                SceneJob(
+                    id=command.job_id,
+                    scene_id=command.scene_id,
+                    user_id=command.user_id,
+                    conversation_id=command.conversation_id,
+                    command=envelope.model_dump(mode="json"),
+                )
+            )
+            session.add(
+                Scene(
+                    id=command.scene_id,
+                    job_id=command.job_id,
+                    user_id=command.user_id,
+                    conversation_id=command.conversation_id,
+                    character_id=command.character.id,
+                    message_id=command.message_id,
+                    generation_mode=command.mode,
+                    style=command.style,
+                )
+            )
+            await session.flush()
+            await add_to_outbox(
+                session,
+                self.runtime.schema,
+                self.runtime.topics,
+                self._envelope(self._progress(command, "queued", 0.0, "queued"), envelope),
+            )
+        return True
+
+    def schedule(self, command: RequestSceneJob, envelope: EventEnvelope) -> None:
+        task = asyncio.create_task(self._guarded(command, envelope), name=str(command.job_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def shutdown(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _guarded(self, command: RequestSceneJob, envelope: EventEnvelope) -> None:
+        with bind_correlation(envelope.correlation_id, job_id=str(command.job_id)):
+            try:
+                async with self._slots, self._locks[command.conversation_id]:
+                    await self.run(command, envelope)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scene job crashed")
+                await self._fail(command, envelope, Outcome(), "internal_error", "the job failed")
+
+    # -- 2. run ----------------------------------------------------------------------------
+
+    async def run(self, command: RequestSceneJob, envelope: EventEnvelope) -> None:
+        outcome = Outcome()
+        try:
+            await self._check_cancel(command)
+            await self._report(command, envelope, 0.1, "writing the scene")
+            mode, previous, reference = await self._reference(command)
+            scene_text = command.prompt or await self._narrative(command, outcome)
+            prompt = compose(command.model_copy(update={"mode": mode}), scene_text)
+            image, route = await self._generate(command, envelope, outcome, prompt, mode, reference)
+        except JobCancelledError:
+            await self._fail(
+                command, envelope, outcome, "cancelled", "the job was cancelled", cancelled=True
+            )
+            return
+        except JobFailedError as failure:
+            await self._fail(command, envelope, outcome, failure.code, failure.message)
+            return
+        await self._complete(command, envelope, outcome, image, route, prompt, mode, previous)
+
+    async def _reference(
+        self, command: RequestSceneJob
+    ) -> tuple[str, uuid.UUID | None, str | None]:
+        """(mode, previous scene id, reference image URL) — i2i falls back to t2i without one."""
+        if command.mode == "t2i":
+            return "t2i", None, None
+        async with self.runtime.db.transaction() as session:
+            if command.previous_scene_id is not None:
+                previous = await session.get(Scene, command.previous_scene_id)
+                if previous is None or previous.user_id != command.user_id:
+                    raise JobFailedError(
+                        "previous_scene_not_found", "the previous scene does not exist"
+                    )
+            else:
+                previous = (
+                    await session.execute(
+                        sa.select(Scene)
+                        .where(
+                            col(Scene.conversation_id) == command.conversation_id,
+                            col(Scene.status) == "completed",
+                            col(Scene.id) != command.scene_id,
+                        )
+                        .order_by(col(Scene.created_at).desc())
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+        if previous is not None and previous.image_key:
+            if not await self.runtime.storage.exists(WORKSPACE_TEMP, previous.image_key):
+                raise JobFailedError(
+                    "previous_scene_expired", "the previous scene's image has expired"
+                )
+            url = await self.runtime.storage.signed_url(
+                WORKSPACE_TEMP, previous.image_key, ttl=timedelta(minutes=30)
+            )
+            return command.mode, previous.id, url
+        if command.mode == "modification":
+            raise JobFailedError("previous_scene_not_found", "there is no scene to modify")
+        if command.template and command.template.preview_image_url:
+            return "i2i", None, command.template.preview_image_url
+        return "t2i", None, None
+
+    async def _narrative(self, command: RequestSceneJob, outcome: Outcome) -> str:
+        route = command.narrative_route
+        if route is None:
+            return f"{command.character.name} in the scene"
+        started = time.monotonic()
+        try:
+            text, tokens_in, tokens_out = await write_narrative(
+                self.http, route, narrative_request(command)
+            )
+        except ImageProviderError as exc:
+            outcome.calls.append(
+                Call(route, "scene_narrative", False, _ms(started), exc.status, exc.code)
+            )
+            return f"{command.character.name} in the scene"
+        outcome.calls.append(
+            Call(route, "scene_narrative", True, _ms(started), 200, None, tokens_in, tokens_out)
+        )
+        return text
+
+    async def _generate(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        outcome: Outcome,
+        prompt: str,
+        mode: str,
+        reference: str | None,
+    ) -> tuple[StoredImage, ModelRoute]:
+        arguments: dict[str, Any] = {"prompt": prompt, "num_images": 1}
+        if reference:
+            arguments.update(image_url=reference, strength=strength(command))
+        last: ImageProviderError | None = None
+        request_type = {"t2i": "image", "i2i": "image_i2i"}.get(mode, "image_modification")
+        for route in command.routes:
+            for attempt in range(self.settings.provider_retries + 1):
+                started = time.monotonic()
+                try:
+                    result = await self._run_on(command, envelope, route, arguments)
+                    image = await self._store(command, result)
+                except ImageProviderError as exc:
+                    outcome.calls.append(
+                        Call(route, request_type, False, _ms(started), exc.status, exc.code)
+                    )
+                    last = exc
+                    if not exc.retryable:
+                        break
+                    await asyncio.sleep(self.settings.provider_backoff_seconds * 2**attempt)
+                    continue
+                outcome.calls.append(Call(route, request_type, True, _ms(started), 200))
+                return image, route
+        if last is None:
+            raise JobFailedError("no_model_available", "no image model is available")
+        raise JobFailedError(last.code, last.message)
+
+    async def _run_on(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        route: ModelRoute,
+        arguments: dict[str, Any],
+    ) -> dict[str, Any]:
+        submitted = await fal_queue.submit(self.http, route, arguments)
+        await self._set_job(
+            command.job_id, provider_request_id=submitted.request_id, model=route.model_key
+        )
+        deadline = time.monotonic() + self.settings.job_timeout_seconds
+        progress = 0.3
+        while True:
+            try:
+                await self._check_cancel(command)
+            except JobCancelledError:
+                with contextlib.suppress(ImageProviderError):
+                    await fal_queue.cancel(self.http, route, submitted)
+                raise
+            state = await fal_queue.status(self.http, route, submitted)
+            if state == "COMPLETED":
+                return await fal_queue.result(self.http, route, submitted)
+            if state not in ("IN_QUEUE", "IN_PROGRESS"):
+                raise ImageProviderError(
+                    "provider_failed", f"the job ended {state}", retryable=True
+                )
+            if time.monotonic() > deadline:
+                raise ImageProviderError(
+                    "provider_timeout", "the image took too long", retryable=True
+                )
+            progress = min(progress + 0.1, 0.85)
+            stage = "waiting in the queue" if state == "IN_QUEUE" else "painting"
+            await self._report(command, envelope, progress, stage)
+            await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    async def _store(self, command: RequestSceneJob, result: dict[str, Any]) -> StoredImage:
+        image = result["images"][0]
+        data, content_type = await fal_queue.download(self.http, image["url"])
+        thumbnail, width, height = await asyncio.to_thread(
+            _thumbnail, data, self.settings.thumbnail_px
+        )
+        base = f"{command.user_id}/{command.conversation_id}/{command.scene_id}"
+        key, thumb_key = f"{base}.png", f"{base}.thumb.png"
+        await self.runtime.storage.put(WORKSPACE_TEMP, key, data, content_type)
+        await self.runtime.storage.put(WORKSPACE_TEMP, thumb_key, thumbnail, "image/png")
+        expires = datetime.now(UTC) + timedelta(hours=self.settings.workspace_ttl_hours)
+        async with self.runtime.db.transaction() as session:
+            for k, size, kind in (
+                (key, len(data), content_type),
+                (thumb_key, len(thumbnail), "image/png"),
+            ):
+                session.add(
+                    WorkspaceAsset(
+                        user_id=command.user_id,
+                        scene_id=command.scene_id,
+                        bucket=WORKSPACE_TEMP,
+                        key=k,
+                        content_type=kind,
+                        size=size,
+                        expires_at=expires,
+                    )
+                )
+        return StoredImage(
+            bucket=WORKSPACE_TEMP,
+            key=key,
+            thumbnail_key=thumb_key,
+            content_type=content_type,
+            width=width,
+            height=height,
+        )
+
+    async def _complete(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        outcome: Outcome,
+        image: StoredImage,
+        route: ModelRoute,
+        prompt: str,
+        mode: str,
+        previous: uuid.UUID | None,
+    ) -> None:
+        async with self.runtime.db.transaction() as session:
+            scene = await session.get(Scene, command.scene_id, with_for_update=True)
+            job = await session.get(SceneJob, command.job_id, with_for_update=True)
+            assert scene is not None and job is not None
+            scene.status = "completed"
+            scene.prompt = prompt
+            scene.generation_mode = mode
+            scene.previous_scene_id = previous
+            scene.image_bucket, scene.image_key = image.bucket, image.key
+            scene.thumbnail_key, scene.width, scene.height = (
+                image.thumbnail_key,
+                image.width,
+                image.height,
+            )
+            job.status, job.progress, job.stage = "completed", 1.0, "done"
+            job.finished_at = job.updated_at = datetime.now(UTC)
+            events = [
+                self._envelope(
+                    SceneJobCompleted(
+                        job_id=command.job_id,
+                        scene_id=command.scene_id,
+                        conversation_id=command.conversation_id,
+                        user_id=command.user_id,
+                        image=image,
+                        prompt=prompt,
+                        generation_mode=mode,
+                        previous_scene_id=previous,
+                        message_id=command.message_id,
+                        character_id=command.character.id,
+                        model=route.model_key,
+                    ),
+                    envelope,
+                )
+            ]
+            if command.auto_keep:
+                events.append(
+                    self._envelope(
+                        KeepScene(
+                            user_id=command.user_id,
+                            scene_id=command.scene_id,
+                            conversation_id=command.conversation_id,
+                            character_id=command.character.id,
+                            image=image,
+                            prompt=prompt,
+                        ),
+                        envelope,
+                    )
+                )
+            await add_to_outbox(session, self.runtime.schema, self.runtime.topics, *events)
+            await self._record_usage(session, command, envelope, outcome)
+        log.info("scene completed", mode=mode, model=route.model_key)
+
+    async def _fail(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        outcome: Outcome,
+        code: str,
+        message: str,
+        *,
+        cancelled: bool = False,
+    ) -> None:
+        status = "cancelled" if cancelled else "failed"
+        async with self.runtime.db.transaction() as session:
+            job = await session.get(SceneJob, command.job_id, with_for_update=True)
+            if job is None or job.status in ("completed", "failed", "cancelled"):
+                return
+            job.status, job.error_code, job.error_message = status, code, message
+            job.finished_at = job.updated_at = datetime.now(UTC)
+            await session.execute(
+                sa.update(Scene).where(col(Scene.id) == command.scene_id).values(status=status)
+            )
+            await add_to_outbox(
+                session,
+                self.runtime.schema,
+                self.runtime.topics,
+                self._envelope(
+                    SceneJobFailed(
+                        job_id=command.job_id,
+                        scene_id=command.scene_id,
+                        conversation_id=command.conversation_id,
+                        user_id=command.user_id,
+                        code=code,
+                        message=message,
+                        cancelled=cancelled,
+                    ),
+                    envelope,
+                ),
+            )
+            await self._record_usage(session, command, envelope, outcome)
+        log.warning("scene job ended", status=status, code=code)
+
+    # -- cancellation and expiry -----------------------------------------------------------
+
+    async def cancel(self, job_id: uuid.UUID, user_id: uuid.UUID) -> SceneJob | None:
+        """Ask a job to stop; a job still queued ends at once."""
+        async with self.runtime.db.transaction() as session:
+            job = await session.get(SceneJob, job_id, with_for_update=True)
+            if job is None or job.user_id != user_id:
+                return None
+            if job.status in ("queued", "processing"):
+                job.cancel_requested = True
+                job.updated_at = datetime.now(UTC)
+            return job
+
+    async def sweep_expired(self) -> int:
+        """Delete workspace objects and rows past their expiry; returns how many."""
+        async with self.runtime.db.transaction() as session:
+            expired = (
+                (
+                    await session.execute(
+                        sa.select(WorkspaceAsset)
+                        .where(col(WorkspaceAsset.expires_at) < datetime.now(UTC))
+                        .limit(500)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for asset in expired:
+                await self.runtime.storage.delete(asset.bucket, asset.key)
+                await session.delete(asset)
+        return len(expired)
+
+    async def watch_expiry(self) -> None:
+        while True:
+            try:
+                while await self.sweep_expired() == 500:
+                    pass
+            except Exception:
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _check_cancel(self, command: RequestSceneJob) -> None:
+        async with self.runtime.db.transaction() as session:
+            job = await session.get(SceneJob, command.job_id)
+        if job is not None and job.cancel_requested:
+            raise JobCancelledError
+
+    async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:
+        async with self.runtime.db.transaction() as session:
+            await session.execute(
+                sa.update(SceneJob)
+                .where(col(SceneJob.id) == job_id)
+                .values(updated_at=datetime.now(UTC), **values)
+            )
+
+    async def _report(
+        self, command: RequestSceneJob, envelope: EventEnvelope, progress: float, stage: str
+    ) -> None:
+        await self._set_job(command.job_id, status="processing", progress=progress, stage=stage)
+        fact = self._progress(command, "processing", progress, stage)
+        await publish_raw(
+            self.runtime.broker,
+            self.runtime.topics.name(SceneJobProgressed),
+            self._envelope(fact, envelope),
+        )
+
+    @staticmethod
+    def _progress(
+        command: RequestSceneJob, status: str, progress: float, stage: str
+    ) -> SceneJobProgressed:
+        return SceneJobProgressed(
+            job_id=command.job_id,
+            scene_id=command.scene_id,
+            conversation_id=command.conversation_id,
+            user_id=command.user_id,
+            status=status,
+            progress=progress,
+            stage=stage,
+        )
+
+    def _envelope(self, payload: Any, cause: EventEnvelope) -> EventEnvelope:
+        return self.runtime.envelope(payload, causation=cause)
+
+    async def _record_usage(
+        self,
+        session: AsyncSession,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        outcome: Outcome,
+    ) -> None:
+        now = datetime.now(UTC)
+        events = []
+        for call in outcome.calls:
+            image = call.request_type != "scene_narrative"
+            cost_out = (
+                call.route.cost_per_image
+                if image and call.ok
+                else (
+                    Decimal(call.tokens_out) * call.route.output_cost_per_mtok / Decimal(1_000_000)
+                )
+            )
+            cost_in = (
+                Decimal(0)
+                if image
+                else (Decimal(call.tokens_in) * call.route.input_cost_per_mtok / Decimal(1_000_000))
+            )
+            events.append(
+                self._envelope(
+                    UsageRecorded(
+                        user_id=command.user_id,
+                        provider=call.route.provider,
+                        model=call.route.model_key,
+                        request_type=call.request_type,
+                        tokens_in=call.tokens_in,
+                        tokens_out=call.tokens_out,
+                        cost_in=cost_in.quantize(Decimal("0.000001")),
+                        cost_out=cost_out.quantize(Decimal("0.000001")),
+                        status="success"
+                        if call.ok
+                        else ("timeout" if call.code == "provider_timeout" else "error"),
+                        response_status=call.status,
+                        latency_ms=call.latency_ms,
+                        occurred_at=now,
+                        reference_id=str(command.job_id),
+                        error_code=call.code,
+                    ),
+                    envelope,
+                )
+            )
+        await add_to_outbox(session, self.runtime.schema, self.runtime.topics, *events)
+
+
+def _thumbnail(data: bytes, px: int) -> tuple[bytes, int, int]:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except OSError as exc:
+        raise ImageProviderError(
+            "invalid_image", "the provider returned an unreadable image", retryable=True
+        ) from exc
+    width, height = image.size
+    image.thumbnail((px, px))
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="PNG")
+    return out.getvalue(), width, height
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,1 @@
+"""Adapters to image providers and to the chat model that writes scene narratives."""
