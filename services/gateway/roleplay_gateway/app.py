@@ -11,6 +11,8 @@ from roleplay_gateway import handlers
 from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.seed import seed_catalog
 from roleplay_gateway.catalog.worker_health import watch_workers
+from roleplay_gateway.feed import projector as feed_projector
+from roleplay_gateway.feed.notifier import FeedNotifier
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
 from roleplay_gateway.routes import PUBLIC_ROUTERS
@@ -27,6 +29,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = Runtime.create("gateway", SCHEMA, settings)
     router = EventRouter("gateway")
     handlers.register(router, runtime)
+    feed_projector.register(router, runtime)
+    notifier = FeedNotifier(settings.database.url.get_secret_value())
     chat = InternalClient("chat", settings.chat_url)
     usage = InternalClient("usage", settings.usage_url)
     scenes = InternalClient("scenes", settings.scenes_url)
@@ -38,12 +42,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def start(runtime: Runtime) -> None:
         await seed_catalog(runtime, settings)
         await hub.start()
+        await notifier.start()
         runtime.spawn(
             watch_workers(runtime, settings.worker_health_interval_seconds), "worker-health"
         )
 
     async def stop(runtime: Runtime) -> None:
         await hub.stop()
+        await notifier.stop()
         await chat.close()
         await usage.close()
         await scenes.close()
@@ -69,4 +75,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.library = library
     app.state.quota_check = QuotaCheck(usage) if settings.quotas_enabled else None
     app.state.turn_hub = hub
+    app.state.feed_notifier = notifier
     return app

@@ -7,6 +7,7 @@ from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
 from roleplay_gateway.characters.endpoints import router as characters
 from roleplay_gateway.conversations.endpoints import router as conversations
+from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.turns.endpoints import router as turns
@@ -16,6 +17,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
     characters,
     conversations,
+    feed,
     turns,
     scenes,
     library,

@@ -1,0 +1,1 @@
+"""The conversation event stream: everything a chat screen shows live, resumable."""

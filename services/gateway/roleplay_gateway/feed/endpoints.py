@@ -1,0 +1,93 @@
+"""`GET /v1/conversations/{id}/events`: one resumable SSE stream of what the screen shows.
+
+Ids are the feed's sequence numbers; `Last-Event-ID` (or `?after=`) resumes after one, so a
+client that reconnects — to any instance — gets every event it missed, in order, none twice.
+Image URLs are signed when sent, so a replayed event still carries a working link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from roleplay_common.http import ApiError
+from roleplay_common.service import Runtime
+from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.conversations.endpoints import ChatDep
+from roleplay_gateway.deps import RuntimeDep
+from roleplay_gateway.feed.notifier import FeedNotifier
+from roleplay_gateway.feed.store import read_after
+from roleplay_gateway.turns.sse import SSE_HEADERS
+
+router = APIRouter(prefix="/v1", tags=["conversations"])
+KEEPALIVE_SECONDS = 15.0
+
+
+async def _signed(runtime: Runtime, data: dict[str, Any]) -> dict[str, Any]:
+    image = data.get("image")
+    if not isinstance(image, dict):
+        return data
+    out = {k: v for k, v in data.items() if k != "image"}
+    out["image_url"] = await runtime.storage.signed_url(image["bucket"], image["key"])
+    out["thumbnail_url"] = await runtime.storage.signed_url(image["bucket"], image["thumbnail_key"])
+    return out
+
+
+async def _frames(
+    runtime: Runtime, notifier: FeedNotifier, conversation_id: uuid.UUID, after: int
+) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    position = after
+    wake = notifier.subscribe(conversation_id)
+    try:
+        while True:
+            wake.clear()
+            async with runtime.db.transaction() as session:
+                rows = await read_after(session, conversation_id, position)
+            for row in rows:
+                data = json.dumps(await _signed(runtime, row.data), separators=(",", ":"))
+                yield f"id: {row.seq}\nevent: {row.name}\ndata: {data}\n\n"
+                position = row.seq
+            if rows:
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+    finally:
+        notifier.unsubscribe(conversation_id, wake)
+
+
+@router.get(
+    "/conversations/{conversation_id}/events",
+    responses={200: {"content": {"text/event-stream": {}}, "description": "The feed as SSE."}},
+)
+async def conversation_events(
+    conversation_id: uuid.UUID,
+    request: Request,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """Messages, turns, scene progress and results, library saves — live and resumable."""
+    await chat.call("GET", f"/internal/conversations/{conversation_id}", user_id=user.id)
+    position = after or 0
+    if last_event_id is not None:
+        try:
+            position = max(int(last_event_id.strip()), 0)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must be a number") from exc
+    notifier: FeedNotifier = request.app.state.feed_notifier
+    return StreamingResponse(
+        _frames(runtime, notifier, conversation_id, position),
+        media_type="text/event-stream",
+        headers=SSE_HEADERS,
+    )
