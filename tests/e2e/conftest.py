@@ -90,7 +90,10 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
             serve(usage_app(UsageSettings(port=ports["usage"])), ports["usage"])
         )
         scenes_settings = ScenesSettings(
-            port=ports["scenes"], poll_interval_seconds=0.05, provider_backoff_seconds=0.05
+            port=ports["scenes"],
+            poll_interval_seconds=1.0,
+            provider_backoff_seconds=0.05,
+            webhook_base_url=f"http://127.0.0.1:{ports['gateway']}",
         )
         await stack.enter_async_context(serve(scenes_app(scenes_settings), ports["scenes"]))
         await stack.enter_async_context(serve(library_app(), ports["library"]))

@@ -190,3 +190,27 @@ async def test_a_job_can_be_cancelled(stack: Stack, new_user: Any) -> None:
     done = await wait_job(user, scene["job_id"])
     assert done["status"] == "cancelled"
     await stack.standin_config()
+
+
+async def test_results_arrive_by_webhook_through_the_gateway_or_by_polling(
+    stack: Stack, new_user: Any
+) -> None:
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    await stack.standin_config(image_job_ms=50)
+    by_webhook = await wait_job(
+        user, (await request_scene(user, conversation["id"], prompt="a"))["job_id"]
+    )
+    assert by_webhook["status"] == "completed" and by_webhook["delivered_by"] == "webhook"
+
+    await stack.standin_config(image_job_ms=50, webhooks=False)
+    by_polling = await wait_job(
+        user, (await request_scene(user, conversation["id"], prompt="b"))["job_id"]
+    )
+    assert by_polling["status"] == "completed" and by_polling["delivered_by"] == "poll"
+    await stack.standin_config()
+
+    forged = await user.client.post(
+        f"/v1/webhooks/fal/{by_webhook['id']}", params={"token": "0" * 64}, json={"status": "OK"}
+    )
+    assert_error(forged, 404)

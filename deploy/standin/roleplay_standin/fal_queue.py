@@ -153,7 +153,7 @@ async def submit(model_id: str, request: Request) -> Response:
         webhook=request.query_params.get("fal_webhook"),
     )
     request.app.state.fal_jobs[job.id] = job
-    if job.webhook:
+    if job.webhook and knobs.config.webhooks:
         task = asyncio.create_task(_deliver_webhook(request, job))
         _deliveries.add(task)
         task.add_done_callback(_deliveries.discard)

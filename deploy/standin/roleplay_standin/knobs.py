@@ -35,6 +35,7 @@ class Config(BaseModel):
     image_job_ms: int = int(os.environ.get("STANDIN_IMAGE_JOB_MS", "300"))
     image_size: int = int(os.environ.get("STANDIN_IMAGE_SIZE", "512"))
     image_pad_bytes: int = int(os.environ.get("STANDIN_IMAGE_PAD_BYTES", "0"))
+    webhooks: bool = Field(default=True, description="Deliver fal webhooks when asked to.")
     failures: list[Failure] = Field(default_factory=list)
 
 

@@ -20,7 +20,7 @@ from roleplay_common.http import error_body
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.settings import GatewaySettings
 
-EXEMPT = ("/healthz", "/readyz", "/metrics")
+EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/webhooks/")
 UPLOADS = ("/v1/characters/import", "/portrait")
 
 

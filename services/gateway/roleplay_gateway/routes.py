@@ -10,6 +10,7 @@ from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.scenes.endpoints import router as scenes
+from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
 from roleplay_gateway.usage.endpoints import router as usage
 
@@ -24,4 +25,5 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     models,
     catalog_admin,
     usage,
+    webhooks,
 ]

@@ -40,6 +40,10 @@ class GatewaySettings(ServiceSettings):
     max_upload_bytes: int = 8 * 1024 * 1024
     worker_health_interval_seconds: float = 30.0
     quotas_enabled: bool = False
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("dev-only-webhook-secret"),
+        description="Signs provider webhook URLs; the same value as SCENES_WEBHOOK_SECRET.",
+    )
     catalog_cache_seconds: float = Field(
         default=5.0, description="How long routes and prompt templates are cached per instance."
     )

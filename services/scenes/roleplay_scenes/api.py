@@ -88,6 +88,7 @@ async def job_view(runtime: Runtime, job: SceneJob, scene: Scene | None) -> dict
         "progress": job.progress,
         "stage": job.stage,
         "model": job.model,
+        "delivered_by": job.delivered_by,
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
         "result": result,
         "created_at": job.created_at.isoformat(),
@@ -128,6 +129,17 @@ async def get_job(
     if job is None or job.user_id != user_id:
         raise not_found("job")
     return await job_view(runtime, job, await session.get(Scene, job.scene_id))
+
+
+@router.post("/jobs/{job_id}/provider-result", status_code=202)
+async def provider_result(
+    job_id: uuid.UUID, body: dict[str, Any], request: Request
+) -> dict[str, str]:
+    """A provider's webhook, relayed by the gateway after it checked the signed token."""
+    jobs: JobRunner = request.app.state.jobs
+    if not await jobs.record_callback(job_id, body):
+        raise not_found("job")
+    return {"status": "accepted"}
 
 
 @router.post("/jobs/{job_id}/cancel")

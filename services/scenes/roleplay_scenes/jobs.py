@@ -49,6 +49,7 @@ from roleplay_common.events import (
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
+from roleplay_common.webhooks import webhook_token
 from roleplay_scenes.domain.scene_prompt import compose, narrative_request, strength
 from roleplay_scenes.providers import fal_queue
 from roleplay_scenes.providers.errors import ImageProviderError
@@ -97,6 +98,7 @@ class JobRunner:
         self._slots = asyncio.Semaphore(settings.max_concurrent_jobs)
         self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
+        self._callbacks: dict[uuid.UUID, asyncio.Event] = {}
 
     # -- 1. accept -------------------------------------------------------------------------
 
@@ -156,6 +158,8 @@ class JobRunner:
             except Exception:
                 log.exception("scene job crashed")
                 await self._fail(command, envelope, Outcome(), "internal_error", "the job failed")
+            finally:
+                self._callbacks.pop(command.job_id, None)
 
     # -- 2. run ----------------------------------------------------------------------------
 
@@ -280,21 +284,25 @@ class JobRunner:
         route: ModelRoute,
         arguments: dict[str, Any],
     ) -> dict[str, Any]:
-        submitted = await fal_queue.submit(self.http, route, arguments)
+        await self._set_job(command.job_id, provider_result=None, delivered_by=None)
+        submitted = await fal_queue.submit(self.http, route, arguments, self._webhook_url(command))
         await self._set_job(
             command.job_id, provider_request_id=submitted.request_id, model=route.model_key
         )
         deadline = time.monotonic() + self.settings.job_timeout_seconds
         progress = 0.3
+        callback = self._callbacks.setdefault(command.job_id, asyncio.Event())
         while True:
-            try:
-                await self._check_cancel(command)
-            except JobCancelledError:
+            job = await self._job(command)
+            if job.cancel_requested:
                 with contextlib.suppress(ImageProviderError):
                     await fal_queue.cancel(self.http, route, submitted)
-                raise
+                raise JobCancelledError
+            if job.provider_result is not None:
+                return await self._delivered(command, job.provider_result)
             state = await fal_queue.status(self.http, route, submitted)
             if state == "COMPLETED":
+                await self._set_job(command.job_id, delivered_by="poll")
                 return await fal_queue.result(self.http, route, submitted)
             if state not in ("IN_QUEUE", "IN_PROGRESS"):
                 raise ImageProviderError(
@@ -307,7 +315,9 @@ class JobRunner:
             progress = min(progress + 0.1, 0.85)
             stage = "waiting in the queue" if state == "IN_QUEUE" else "painting"
             await self._report(command, envelope, progress, stage)
-            await asyncio.sleep(self.settings.poll_interval_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(callback.wait(), self.settings.poll_interval_seconds)
+            callback.clear()
 
     async def _store(self, command: RequestSceneJob, result: dict[str, Any]) -> StoredImage:
         image = result["images"][0]
@@ -448,6 +458,36 @@ class JobRunner:
             await self._record_usage(session, command, envelope, outcome)
         log.warning("scene job ended", status=status, code=code)
 
+    def _webhook_url(self, command: RequestSceneJob) -> str | None:
+        base = self.settings.webhook_base_url
+        if not base:
+            return None
+        token = webhook_token(self.settings.webhook_secret.get_secret_value(), str(command.job_id))
+        return f"{base.rstrip('/')}/v1/webhooks/fal/{command.job_id}?token={token}"
+
+    async def _delivered(self, command: RequestSceneJob, body: dict[str, Any]) -> dict[str, Any]:
+        """A result the provider sent to the webhook (fal: `status` OK/ERROR, `payload`)."""
+        await self._set_job(command.job_id, delivered_by="webhook")
+        payload = body.get("payload")
+        if body.get("status") != "OK" or not isinstance(payload, dict) or not payload.get("images"):
+            raise ImageProviderError(
+                "provider_failed",
+                str(body.get("error") or "the provider reported an error"),
+                retryable=True,
+            )
+        return payload
+
+    async def record_callback(self, job_id: uuid.UUID, body: dict[str, Any]) -> bool:
+        """Store a webhook result for the job's runner (on any instance) and wake it here."""
+        async with self.runtime.db.transaction() as session:
+            job = await session.get(SceneJob, job_id, with_for_update=True)
+            if job is None or job.finished_at is not None or job.provider_result is not None:
+                return job is not None
+            job.provider_result = body
+        if event := self._callbacks.get(job_id):
+            event.set()
+        return True
+
     # -- cancellation and expiry -----------------------------------------------------------
 
     async def cancel(self, job_id: uuid.UUID, user_id: uuid.UUID) -> SceneJob | None:
@@ -492,10 +532,14 @@ class JobRunner:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _check_cancel(self, command: RequestSceneJob) -> None:
+    async def _job(self, command: RequestSceneJob) -> SceneJob:
         async with self.runtime.db.transaction() as session:
             job = await session.get(SceneJob, command.job_id)
-        if job is not None and job.cancel_requested:
+        assert job is not None
+        return job
+
+    async def _check_cancel(self, command: RequestSceneJob) -> None:
+        if (await self._job(command)).cancel_requested:
             raise JobCancelledError
 
     async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:

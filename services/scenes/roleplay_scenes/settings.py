@@ -4,7 +4,7 @@ Infrastructure endpoints come from the shared `ROLEPLAY_*` variables (see
 `roleplay_common.settings`).
 """
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from roleplay_common.settings import ServiceSettings
@@ -24,3 +24,9 @@ class ScenesSettings(ServiceSettings):
     provider_backoff_seconds: float = 0.25
     thumbnail_px: int = 256
     max_concurrent_jobs: int = 16
+    webhook_base_url: str | None = Field(
+        default=None,
+        description="Public URL of the gateway; when set, providers call back through it "
+        "(polling continues as the fallback).",
+    )
+    webhook_secret: SecretStr = SecretStr("dev-only-webhook-secret")

@@ -41,6 +41,8 @@ class SceneJob(SQLModel, table=True):
     provider_request_id: str | None = None
     model: str | None = None
     command: dict[str, Any] = Field(default_factory=dict, sa_type=pg.JSONB)
+    provider_result: dict[str, Any] | None = Field(default=None, sa_type=pg.JSONB)
+    delivered_by: str | None = None
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
     updated_at: datetime = Field(default_factory=_now, sa_type=_tz())
     finished_at: datetime | None = Field(default=None, sa_type=_tz())

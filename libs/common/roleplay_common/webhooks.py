@@ -1,0 +1,15 @@
+"""Signed webhook URLs: a provider calls back through the public gateway with a token that
+only our services can make, so nobody else can complete or fail a job."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def webhook_token(secret: str, job_id: str) -> str:
+    return hmac.new(secret.encode(), f"scene-job:{job_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def valid_token(secret: str, job_id: str, token: str) -> bool:
+    return hmac.compare_digest(webhook_token(secret, job_id), token)

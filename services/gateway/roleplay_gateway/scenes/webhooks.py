@@ -1,0 +1,41 @@
+"""Provider webhooks, delivered through the public gateway to the scenes service.
+
+`POST /v1/webhooks/fal/{job_id}?token=…`: the token is the HMAC the scenes service put in the
+URL it gave the provider; anything else is a 404. The body goes to the scenes service as is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from roleplay_common.http import ApiError
+from roleplay_common.webhooks import valid_token
+from roleplay_gateway.deps import SettingsDep
+from roleplay_gateway.scenes.endpoints import ScenesDep
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post("/fal/{job_id}", status_code=202)
+async def fal_webhook(
+    job_id: uuid.UUID,
+    request: Request,
+    settings: SettingsDep,
+    scenes: ScenesDep,
+    token: Annotated[str, Query(max_length=128)],
+) -> dict[str, Any]:
+    if not valid_token(settings.webhook_secret.get_secret_value(), str(job_id), token):
+        raise ApiError(404, "not_found", "no such webhook")
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", "the webhook body must be JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiError(422, "validation_error", "the webhook body must be a JSON object")
+    result: dict[str, Any] = await scenes.call(
+        "POST", f"/internal/jobs/{job_id}/provider-result", json=body
+    )
+    return result
