@@ -214,3 +214,22 @@ async def test_results_arrive_by_webhook_through_the_gateway_or_by_polling(
         f"/v1/webhooks/fal/{by_webhook['id']}", params={"token": "0" * 64}, json={"status": "OK"}
     )
     assert_error(forged, 404)
+
+
+async def test_a_conversation_can_keep_its_scenes_automatically(
+    stack: Stack, new_user: Any
+) -> None:
+    await stack.standin_config(image_job_ms=50)
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    patched = await user.client.patch(
+        f"/v1/conversations/{conversation['id']}", json={"auto_keep_scenes": True}
+    )
+    assert patched.status_code == 200 and patched.json()["auto_keep_scenes"] is True
+    scene = await request_scene(user, conversation["id"], prompt="gulls over the mast")
+    assert (await wait_job(user, scene["job_id"]))["status"] == "completed"
+    async with asyncio.timeout(20):
+        while not (await user.client.get("/v1/library")).json()["items"]:
+            await asyncio.sleep(0.1)
+    items = (await user.client.get("/v1/library")).json()["items"]
+    assert items[0]["roleplay_metadata"]["scene_id"] == scene["scene_id"]

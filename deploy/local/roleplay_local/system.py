@@ -70,6 +70,7 @@ def system_env(base: dict[str, str], infra_env: dict[str, str]) -> dict[str, str
     for name in ("chat", "scenes", "library", "usage"):
         env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{ports[name]}")
     env.setdefault("GATEWAY_STANDIN_URL", f"http://127.0.0.1:{env.get('STANDIN_PORT', '18080')}")
+    env.setdefault("SCENES_WEBHOOK_BASE_URL", f"http://127.0.0.1:{ports['gateway']}")
     return env
 
 

@@ -53,6 +53,7 @@ class ConversationUpdate(BaseModel):
     persona_id: uuid.UUID | None = None
     model: str | None = None
     current_location: str | None = None
+    auto_keep_scenes: bool | None = None
 
 
 class MessageEdit(BaseModel):
@@ -80,6 +81,7 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
         "last_message_preview": c.last_message_preview,
         "last_scene_image": c.last_scene_image,
         "current_location": c.current_location,
+        "auto_keep_scenes": c.auto_keep_scenes,
         "created_at": c.created_at.isoformat(),
         "updated_at": c.updated_at.isoformat(),
     }

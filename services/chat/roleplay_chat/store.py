@@ -55,6 +55,7 @@ class Conversation(SQLModel, table=True):
     memory_summary: str = ""
     memory_facts: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     memory_through_position: int = 0
+    auto_keep_scenes: bool = False
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
     updated_at: datetime = Field(default_factory=_now, sa_type=_tz())
 

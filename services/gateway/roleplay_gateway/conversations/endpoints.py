@@ -48,6 +48,9 @@ class ConversationUpdate(BaseModel):
     status: Literal["active", "archived"] | None = None
     persona_id: uuid.UUID | None = None
     model: str | None = Field(default=None, min_length=1, max_length=200)
+    auto_keep_scenes: bool | None = Field(
+        default=None, description="Keep every scene of this conversation in the library."
+    )
 
 
 class MessageEdit(BaseModel):

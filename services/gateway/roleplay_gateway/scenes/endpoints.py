@@ -140,7 +140,7 @@ async def request_scene(
         narrative_route=narrative,
         recent_messages=recent,
         content_mode="nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw",
-        auto_keep=body.keep,
+        auto_keep=body.keep or bool(conversation.get("auto_keep_scenes")),
         requested_at=datetime.now(UTC),
     )
     envelope = EventEnvelope.wrap(
