@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from typing import Any
 
 import httpx
@@ -233,3 +235,48 @@ async def test_a_conversation_can_keep_its_scenes_automatically(
             await asyncio.sleep(0.1)
     items = (await user.client.get("/v1/library")).json()["items"]
     assert items[0]["roleplay_metadata"]["scene_id"] == scene["scene_id"]
+
+
+async def test_replicate_and_openai_images_providers_speak_their_protocols(
+    stack: Stack, new_user: Any, admin: httpx.AsyncClient
+) -> None:
+    await stack.standin_config(image_job_ms=50)
+    suffix = uuid.uuid4().hex[:6]
+    keys = {}
+    for kind, base, model_name in (
+        ("replicate", f"{stack.standin}/replicate/v1", "stand-in/sdxl"),
+        ("openai_images", f"{stack.standin}/v1", "standin-dalle"),
+    ):
+        provider = await admin.post(
+            "/v1/admin/providers",
+            json={"name": f"{kind}-{suffix}".replace("_", "-"), "kind": kind, "base_url": base},
+        )
+        assert provider.status_code == 201, provider.text
+        model = await admin.post(
+            "/v1/admin/models",
+            json={
+                "key": f"{kind}-{suffix}",
+                "provider_id": provider.json()["id"],
+                "model_name": model_name,
+                "modality": "image",
+                "task": "t2i",
+                "priority": 50,
+                "is_active": True,
+            },
+        )
+        assert model.status_code == 201, model.text
+        keys[kind] = model.json()["key"]
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    for kind, path in (
+        ("replicate", "/replicate/v1/models/stand-in/sdxl/predictions"),
+        ("openai_images", "/v1/images/generations"),
+    ):
+        scene = await request_scene(user, conversation["id"], prompt=f"by {kind}", model=keys[kind])
+        done = await wait_job(user, scene["job_id"])
+        assert done["status"] == "completed" and done["model"] == keys[kind], done
+        sent = [r for r in await stack.standin_requests() if r["path"] == path]
+        assert sent and f"by {kind}" in json.dumps(sent[-1]["body"])
+    for model in (await admin.get("/v1/admin/models")).json()["items"]:
+        if model["key"] in keys.values():
+            await admin.patch(f"/v1/admin/models/{model['id']}", json={"is_active": False})

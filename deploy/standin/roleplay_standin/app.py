@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from roleplay_standin import chat_completions, fal_queue
+from roleplay_standin import chat_completions, fal_queue, openai_images, replicate
 from roleplay_standin.knobs import Config, Knobs
 
 
@@ -28,10 +28,13 @@ def create_app(public_url: str = "http://127.0.0.1:18080") -> FastAPI:
     app.state.requests = []
     app.state.fal_jobs = {}
     app.state.files = {}
+    app.state.predictions = {}
     app.state.public_url = public_url
     app.add_middleware(_Label)
     app.include_router(chat_completions.router)
     app.include_router(fal_queue.router)
+    app.include_router(openai_images.router)
+    app.include_router(replicate.router)
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> str:

@@ -19,7 +19,7 @@ FailureKind = Literal["status", "stall", "cut"]
 
 
 class Failure(BaseModel):
-    family: Literal["chat", "fal"] = "chat"
+    family: Literal["chat", "fal", "replicate", "images"] = "chat"
     model: str | None = Field(default=None, description="Only this model; None: any.")
     kind: FailureKind = "status"
     status: int = 500

@@ -51,7 +51,7 @@ from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
 from roleplay_common.webhooks import webhook_token
 from roleplay_scenes.domain.scene_prompt import compose, narrative_request, strength
-from roleplay_scenes.providers import fal_queue
+from roleplay_scenes.providers import fal_queue, openai_images, replicate
 from roleplay_scenes.providers.errors import ImageProviderError
 from roleplay_scenes.providers.narrative import write_narrative
 from roleplay_scenes.settings import ScenesSettings
@@ -260,8 +260,8 @@ class JobRunner:
             for attempt in range(self.settings.provider_retries + 1):
                 started = time.monotonic()
                 try:
-                    result = await self._run_on(command, envelope, route, arguments)
-                    image = await self._store(command, result)
+                    data, content_type = await self._run_on(command, envelope, route, arguments)
+                    image = await self._store(command, data, content_type)
                 except ImageProviderError as exc:
                     outcome.calls.append(
                         Call(route, request_type, False, _ms(started), exc.status, exc.code)
@@ -278,6 +278,61 @@ class JobRunner:
         raise JobFailedError(last.code, last.message)
 
     async def _run_on(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        route: ModelRoute,
+        arguments: dict[str, Any],
+    ) -> tuple[bytes, str]:
+        """The image bytes from the route's provider, by its protocol."""
+        if route.provider_kind == "openai_images":
+            await self._set_job(command.job_id, model=route.model_key, delivered_by="response")
+            await self._report(command, envelope, 0.5, "painting")
+            return await openai_images.generate(self.http, route, arguments), "image/png"
+        if route.provider_kind == "replicate":
+            url = await self._replicate(command, envelope, route, arguments)
+        else:
+            result = await self._fal(command, envelope, route, arguments)
+            url = result["images"][0]["url"]
+        return await fal_queue.download(self.http, url)
+
+    async def _replicate(
+        self,
+        command: RequestSceneJob,
+        envelope: EventEnvelope,
+        route: ModelRoute,
+        arguments: dict[str, Any],
+    ) -> str:
+        prediction = await replicate.create(self.http, route, arguments)
+        await self._set_job(
+            command.job_id, provider_request_id=prediction["id"], model=route.model_key
+        )
+        deadline = time.monotonic() + self.settings.job_timeout_seconds
+        progress = 0.3
+        while True:
+            if (await self._job(command)).cancel_requested:
+                with contextlib.suppress(ImageProviderError):
+                    await replicate.cancel(self.http, route, prediction)
+                raise JobCancelledError
+            prediction = await replicate.get(self.http, route, prediction)
+            status = prediction["status"]
+            if status == "succeeded" and prediction.get("output"):
+                await self._set_job(command.job_id, delivered_by="poll")
+                output = prediction["output"]
+                return str(output[0] if isinstance(output, list) else output)
+            if status in ("failed", "canceled"):
+                raise ImageProviderError(
+                    "provider_failed", str(prediction.get("error") or status), retryable=True
+                )
+            if time.monotonic() > deadline:
+                raise ImageProviderError(
+                    "provider_timeout", "the image took too long", retryable=True
+                )
+            progress = min(progress + 0.1, 0.85)
+            await self._report(command, envelope, progress, "painting")
+            await asyncio.sleep(self.settings.poll_interval_seconds)
+
+    async def _fal(
         self,
         command: RequestSceneJob,
         envelope: EventEnvelope,
@@ -319,9 +374,7 @@ class JobRunner:
                 await asyncio.wait_for(callback.wait(), self.settings.poll_interval_seconds)
             callback.clear()
 
-    async def _store(self, command: RequestSceneJob, result: dict[str, Any]) -> StoredImage:
-        image = result["images"][0]
-        data, content_type = await fal_queue.download(self.http, image["url"])
+    async def _store(self, command: RequestSceneJob, data: bytes, content_type: str) -> StoredImage:
         thumbnail, width, height = await asyncio.to_thread(
             _thumbnail, data, self.settings.thumbnail_px
         )
