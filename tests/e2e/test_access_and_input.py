@@ -344,3 +344,10 @@ async def test_card_import_export_round_trip(new_user: Any) -> None:
         422,
         "invalid_image",
     )
+
+
+async def test_the_web_client_is_served(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.gateway) as anon:
+        page = await anon.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/v1/conversations" in page.text

@@ -280,3 +280,14 @@ async def test_replicate_and_openai_images_providers_speak_their_protocols(
     for model in (await admin.get("/v1/admin/models")).json()["items"]:
         if model["key"] in keys.values():
             await admin.patch(f"/v1/admin/models/{model['id']}", json={"is_active": False})
+
+
+async def test_a_job_is_visible_as_queued_right_after_the_request(
+    stack: Stack, new_user: Any
+) -> None:
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    scene = await request_scene(user, conversation["id"], prompt="right away")
+    job = (await user.client.get(f"/v1/jobs/{scene['job_id']}")).json()
+    assert job["status"] in ("queued", "processing", "completed")
+    assert (await wait_job(user, scene["job_id"]))["status"] == "completed"

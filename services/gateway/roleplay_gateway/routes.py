@@ -13,6 +13,7 @@ from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
 from roleplay_gateway.usage.endpoints import router as usage
+from roleplay_gateway.web import router as web
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
@@ -26,4 +27,5 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     catalog_admin,
     usage,
     webhooks,
+    web,
 ]

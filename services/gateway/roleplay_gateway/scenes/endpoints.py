@@ -11,9 +11,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects.postgresql import insert
 
 from roleplay_common.broker import publish_raw
 from roleplay_common.events import (
@@ -36,6 +39,16 @@ from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
 
 router = APIRouter(prefix="/v1", tags=["scenes"])
+
+scene_requests = sa.Table(
+    "scene_requests",
+    sa.MetaData(schema="catalog"),
+    sa.Column("job_id", pg.UUID(as_uuid=True), primary_key=True),
+    sa.Column("scene_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("conversation_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+)
 
 
 def get_scenes(request: Request) -> InternalClient:
@@ -149,6 +162,11 @@ async def request_scene(
         correlation_id=getattr(request.state, "correlation_id", None),
         id=derived_id("scene-command", user.id, key, conversation_id) if key else None,
     )
+    await session.execute(
+        insert(scene_requests)
+        .values(job_id=job_id, scene_id=scene_id, user_id=user.id, conversation_id=conversation_id)
+        .on_conflict_do_nothing()
+    )
     await _publish(runtime, envelope, runtime.topics.name(RequestSceneJob))
     return JSONResponse(
         {"job_id": str(job_id), "scene_id": str(scene_id), "job_url": f"/v1/jobs/{job_id}"},
@@ -170,8 +188,36 @@ async def list_scenes(
 
 
 @router.get("/jobs/{job_id}")
-async def get_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) -> dict[str, Any]:
-    result: dict[str, Any] = await scenes.call("GET", f"/internal/jobs/{job_id}", user_id=user.id)
+async def get_job(
+    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, scenes: ScenesDep
+) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await scenes.call(
+            "GET", f"/internal/jobs/{job_id}", user_id=user.id
+        )
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        # Accepted here, not yet read by the scenes service: it is queued.
+        accepted = (
+            await session.execute(
+                sa.select(scene_requests).where(
+                    scene_requests.c.job_id == job_id, scene_requests.c.user_id == user.id
+                )
+            )
+        ).first()
+        if accepted is None:
+            raise
+        return {
+            "id": str(job_id),
+            "scene_id": str(accepted.scene_id),
+            "conversation_id": str(accepted.conversation_id),
+            "status": "queued",
+            "progress": 0.0,
+            "stage": "queued",
+            "error": None,
+            "result": None,
+        }
     return result
 
 
