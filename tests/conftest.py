@@ -65,15 +65,7 @@ def endpoints() -> Iterator[Endpoints]:
             return
     from roleplay_local import infra
 
-    local = infra.up()
-    yield Endpoints(
-        kafka_bootstrap_servers=local.kafka_bootstrap_servers,
-        database_url=local.database_url,
-        s3_endpoint=local.s3_endpoint,
-        s3_access_key=local.s3_access_key,
-        s3_secret_key=local.s3_secret_key,
-        s3_secure=local.s3_secure,
-    )
+    yield infra.up()
 
 
 @pytest.fixture(scope="session")

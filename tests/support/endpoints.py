@@ -5,27 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Endpoints:
-    kafka_bootstrap_servers: str
-    database_url: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str
-    s3_secure: bool = False
-
-    def as_env(self) -> dict[str, str]:
-        return {
-            "ROLEPLAY_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
-            "ROLEPLAY_DATABASE_URL": self.database_url,
-            "ROLEPLAY_S3_ENDPOINT": self.s3_endpoint,
-            "ROLEPLAY_S3_ACCESS_KEY": self.s3_access_key,
-            "ROLEPLAY_S3_SECRET_KEY": self.s3_secret_key,
-            "ROLEPLAY_S3_SECURE": "true" if self.s3_secure else "false",
-        }
+from roleplay_local.infra import Endpoints
 
 
 def endpoints_from_env() -> Endpoints | None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -20,19 +20,12 @@ from sqlmodel import col
 from roleplay_chat.store import Conversation, Message, Turn, message_view
 from roleplay_common.events import CharacterCard
 from roleplay_common.http import ApiError, not_found
+from roleplay_common.internal_api import SessionDep
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, page
-from roleplay_common.service import Runtime
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
-async def _session(request: Request) -> Any:
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
 UserId = Annotated[uuid.UUID, Query(description="The caller; only their data is visible.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 

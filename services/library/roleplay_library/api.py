@@ -6,13 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Response
 from sqlmodel import col
 
 from roleplay_common.db import add_to_outbox
 from roleplay_common.events import LibraryAssetDeleted
 from roleplay_common.http import not_found
+from roleplay_common.internal_api import RuntimeDep, SessionDep
 from roleplay_common.pagination import MAX_LIMIT
 from roleplay_common.service import Runtime
 from roleplay_library.store import LibraryAsset
@@ -20,18 +20,6 @@ from roleplay_library.store import LibraryAsset
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-async def _session(request: Request) -> Any:
-    async with _runtime(request).db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 UserId = Annotated[uuid.UUID, Query()]
 
 

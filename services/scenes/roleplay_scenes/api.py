@@ -10,11 +10,11 @@ import uuid
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Query, Request
 from sqlmodel import col
 
 from roleplay_common.http import not_found
+from roleplay_common.internal_api import RuntimeDep, SessionDep
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
 from roleplay_scenes.jobs import JobRunner
@@ -23,18 +23,6 @@ from roleplay_scenes.store import Scene, SceneJob
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-async def _session(request: Request) -> Any:
-    async with _runtime(request).db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 UserId = Annotated[uuid.UUID, Query()]
 
 

@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from roleplay_common.db import add_to_outbox
 from roleplay_common.events import UsageBalanceChanged
 from roleplay_common.http import ApiError
-from roleplay_common.service import Runtime
+from roleplay_common.internal_api import RuntimeDep, SessionDep
 from roleplay_usage.domain import histogram
 from roleplay_usage.ingest import change_balance
 from roleplay_usage.settings import UsageSettings
@@ -25,23 +24,11 @@ from roleplay_usage.store import balances, grants, usage_aggregates, usage_logs
 router = APIRouter(prefix="/internal", tags=["internal"])
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _settings(request: Request) -> UsageSettings:
     settings: UsageSettings = request.app.state.settings
     return settings
 
 
-async def _session(request: Request) -> Any:
-    async with _runtime(request).db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_session)]
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 SettingsDep = Annotated[UsageSettings, Depends(_settings)]
 
 
