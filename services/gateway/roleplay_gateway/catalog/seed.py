@@ -152,10 +152,13 @@ async def _models(session: AsyncSession, standin: Provider, standin_fal: Provide
             cost_per_image=Decimal("0.02"),
         ),
     ]
-    existing = set((await session.execute(sa.select(col(Model.key)))).scalars())
+    existing = {m.key: m for m in (await session.execute(sa.select(Model))).scalars()}
     for model in wanted:
-        if model.key not in existing:
+        current = existing.get(model.key)
+        if current is None:
             session.add(model)
+        elif model.modality == "image" and current.provider_id == standin.id:
+            current.provider_id = standin_fal.id  # image models moved to the fal stand-in
 
 
 async def _templates(session: AsyncSession) -> None:
