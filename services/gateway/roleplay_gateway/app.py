@@ -1,5 +1,6 @@
 """Wires the gateway process."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from roleplay_gateway.catalog.seed import seed_catalog
 from roleplay_gateway.catalog.worker_health import watch_workers
 from roleplay_gateway.feed import projector as feed_projector
 from roleplay_gateway.feed.notifier import FeedNotifier
+from roleplay_gateway.feed.retention import keep_pruning
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
 from roleplay_gateway.routes import PUBLIC_ROUTERS
@@ -45,6 +47,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await notifier.start()
         runtime.spawn(
             watch_workers(runtime, settings.worker_health_interval_seconds), "worker-health"
+        )
+        runtime.spawn(
+            keep_pruning(runtime, timedelta(days=settings.feed_retention_days)), "feed-pruning"
         )
 
     async def stop(runtime: Runtime) -> None:

@@ -40,6 +40,9 @@ class GatewaySettings(ServiceSettings):
     max_upload_bytes: int = 8 * 1024 * 1024
     worker_health_interval_seconds: float = 30.0
     quotas_enabled: bool = False
+    feed_retention_days: float = Field(
+        default=30.0, description="How long conversation event stream entries are kept."
+    )
     webhook_secret: SecretStr = Field(
         default=SecretStr("dev-only-webhook-secret"),
         description="Signs provider webhook URLs; the same value as SCENES_WEBHOOK_SECRET.",

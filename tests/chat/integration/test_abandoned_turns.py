@@ -1,0 +1,76 @@
+"""A turn whose process died mid-reply is ended with `turn_interrupted`, never left hanging."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+
+from roleplay_chat.app import MIGRATIONS
+from roleplay_chat.settings import ChatSettings
+from roleplay_chat.store import SCHEMA, Conversation, Turn
+from roleplay_chat.turns import TurnRunner
+from roleplay_common.db.migrations import upgrade_to_head
+from roleplay_common.db.plumbing import outbox_table
+from roleplay_common.events import CharacterCard, EventEnvelope, ModelRoute, RequestChatTurn
+from roleplay_common.service import Runtime
+from tests.conftest import IsolatedEnv
+
+
+async def test_an_expired_lease_ends_the_turn_with_a_clear_failure(test_env: IsolatedEnv) -> None:
+    await asyncio.to_thread(upgrade_to_head, test_env.database_url, MIGRATIONS)
+    settings = ChatSettings()
+    runtime = Runtime.create("chat", SCHEMA, settings)
+    runner = TurnRunner(runtime, settings, httpx.AsyncClient())
+    user, conversation_id, turn_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    command = RequestChatTurn(
+        turn_id=turn_id,
+        conversation_id=conversation_id,
+        user_id=user,
+        kind="send",
+        content="hello",
+        character=CharacterCard(id=uuid.uuid4(), name="Mira"),
+        routes=[ModelRoute(model_key="m", model_name="m", provider="p", base_url="http://x")],
+        requested_at=datetime.now(UTC),
+    )
+    envelope = EventEnvelope.wrap(command, producer="tests")
+    try:
+        async with runtime.db.transaction() as session:
+            session.add(
+                Conversation(id=conversation_id, user_id=user, character_id=uuid.uuid4(), title="t")
+            )
+            session.add(
+                Turn(
+                    id=turn_id,
+                    conversation_id=conversation_id,
+                    user_id=user,
+                    kind="send",
+                    status="streaming",
+                    deltas=7,
+                    command=envelope.model_dump(mode="json"),
+                    lease_owner="chat-dead",
+                    lease_until=datetime.now(UTC) - timedelta(seconds=1),
+                )
+            )
+        assert await runner.end_abandoned_turns() >= 1
+        assert await runner.end_abandoned_turns() == 0
+        async with runtime.db.transaction() as session:
+            turn = await session.get(Turn, turn_id)
+            assert turn is not None and turn.status == "failed"
+            assert turn.error_code == "turn_interrupted" and turn.finished_at is not None
+            outbox = outbox_table(SCHEMA)
+            rows = (await session.execute(sa.select(outbox.c.envelope))).scalars().all()
+        failed = [
+            r
+            for r in rows
+            if r["type"] == "chat.turn.failed" and r["data"]["turn_id"] == str(turn_id)
+        ]
+        assert len(failed) == 1
+        assert failed[0]["data"]["error"]["code"] == "turn_interrupted"
+        assert failed[0]["causation_id"] == str(envelope.id)
+    finally:
+        await runner.http.aclose()
+        await runtime.db.dispose()
