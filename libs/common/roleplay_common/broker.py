@@ -119,6 +119,7 @@ async def publish(broker: KafkaBroker, topics: Topics, envelope: EventEnvelope) 
 
 
 async def publish_raw(broker: KafkaBroker, topic: str, envelope: EventEnvelope) -> None:
+    """Publish and wait for the broker's acknowledgement (acks=all)."""
     await broker.publish(
         envelope.model_dump_json().encode(),
         topic=topic,
@@ -126,6 +127,25 @@ async def publish_raw(broker: KafkaBroker, topic: str, envelope: EventEnvelope) 
         headers=envelope_headers(envelope),
         correlation_id=envelope.correlation_id,
     )
+
+
+async def publish_pipelined(
+    broker: KafkaBroker, topic: str, envelope: EventEnvelope
+) -> asyncio.Future[Any]:
+    """Queue for sending without waiting for the acknowledgement; returns its future.
+
+    The record is appended to the producer's batch before this returns, so records published
+    this way keep their order per partition. Await the futures before anything that must
+    follow them is published."""
+    future: asyncio.Future[Any] = await broker.publish(
+        envelope.model_dump_json().encode(),
+        topic=topic,
+        key=envelope.key.encode(),
+        headers=envelope_headers(envelope),
+        correlation_id=envelope.correlation_id,
+        no_confirm=True,
+    )
+    return future
 
 
 def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:

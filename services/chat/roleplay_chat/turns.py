@@ -48,7 +48,7 @@ from roleplay_chat.store import (
     recent_messages,
 )
 from roleplay_chat.worker_health import WorkerHealth
-from roleplay_common.broker import Topics, publish_raw
+from roleplay_common.broker import Topics, publish_pipelined, publish_raw
 from roleplay_common.db import add_to_outbox, claim_event
 from roleplay_common.events import (
     ChatTurnCompleted,
@@ -187,6 +187,7 @@ class TurnRunner:
         system = system_prompt(command, memory=memory)
         seq = 0
         estimated_in: dict[str, int] = {}
+        sent: list[tuple[EventEnvelope, asyncio.Future[Any]]] = []
 
         async def on_text(text: str) -> None:
             nonlocal seq
@@ -195,9 +196,7 @@ class TurnRunner:
                 FIRST_DELTA.observe(
                     max((datetime.now(UTC) - command.requested_at).total_seconds(), 0)
                 )
-            await self._publish(
-                topic,
-                envelope,
+            delta = self.runtime.envelope(
                 ChatTurnDelta(
                     turn_id=command.turn_id,
                     conversation_id=command.conversation_id,
@@ -205,7 +204,11 @@ class TurnRunner:
                     seq=seq,
                     text=text,
                 ),
+                causation=envelope,
             )
+            # Not waiting for each acknowledgement keeps the provider's stream flowing;
+            # every delta is confirmed before the turn's end is published.
+            sent.append((delta, await publish_pipelined(self.runtime.broker, topic, delta)))
 
         def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
             prompt = assemble(
@@ -240,6 +243,7 @@ class TurnRunner:
                 backoff=self.settings.provider_backoff_seconds,
             )
         except TurnFailedError as failure:
+            await self._confirm(topic, sent)
             await self._fail(command, envelope, failure, deltas=seq, estimated_in=estimated_in)
             TURNS.labels("failed").inc()
             return
@@ -247,6 +251,7 @@ class TurnRunner:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+        await self._confirm(topic, sent)
         await self._complete(command, envelope, reply, deltas=seq, estimated_in=estimated_in)
         TURNS.labels("completed").inc()
         log.info("turn completed", model=reply.route.model_key, deltas=seq)
@@ -417,6 +422,17 @@ class TurnRunner:
 
     def _lease_end(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
+
+    async def _confirm(
+        self, topic: str, sent: list[tuple[EventEnvelope, asyncio.Future[Any]]]
+    ) -> None:
+        """Every delta acknowledged; any that was not is published again, in order (readers
+        drop copies by seq), so the text a client assembles equals the stored reply."""
+        results = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            log.warning("re-sending deltas the broker did not acknowledge")
+            for delta, _ in sent:
+                await publish_raw(self.runtime.broker, topic, delta)
 
     async def _renew_lease(self, turn_id: uuid.UUID) -> None:
         while True:
