@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 import time
@@ -211,7 +210,3 @@ def migrate_all(database_url: str) -> list[str]:
         upgrade_to_head(database_url, migrations)
         done.append(name)
     return done
-
-
-def child_env() -> dict[str, str]:
-    return dict(os.environ)

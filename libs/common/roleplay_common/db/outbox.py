@@ -145,6 +145,3 @@ class OutboxRelay:
             await session.execute(
                 sa.delete(t).where(t.c.published_at < datetime.now(UTC) - self.keep_published)
             )
-
-
-__all__ = ["OutboxRelay", "Topics", "add_to_outbox"]
