@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import pwd
 import shutil
@@ -44,7 +45,17 @@ def bin_dir() -> Path | None:
 
 
 def home() -> Path:
-    return data_dir() / "postgres"
+    """The cluster's folder. As root it lives under the `postgres` user's own home (a checkout
+    under /root is not readable by that user); a link in the data dir points to it."""
+    inside = data_dir() / "postgres"
+    if os.geteuid() != 0 or (inside.is_dir() and not inside.is_symlink()):
+        return inside
+    digest = hashlib.sha1(str(data_dir().resolve()).encode()).hexdigest()[:10]
+    outside = Path("/var/lib/postgresql") / f"roleplay-{digest}"
+    outside.mkdir(parents=True, exist_ok=True)
+    if not inside.is_symlink():
+        inside.symlink_to(outside, target_is_directory=True)
+    return outside
 
 
 def cluster() -> Path:
@@ -95,7 +106,7 @@ def start() -> None:
     owner = _owner()
     home().mkdir(parents=True, exist_ok=True)
     if owner:
-        shutil.chown(home(), owner)
+        shutil.chown(home(), owner, owner)
     if not (cluster() / "PG_VERSION").exists():
         password_file = home() / "pwfile"
         password_file.write_text(PASSWORD)
