@@ -94,7 +94,7 @@ def _owner() -> str | None:
 
 
 def _run_as(owner: str | None, command: list[str]) -> None:
-    subprocess.run(command, check=True, user=owner, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, user=owner, stdout=subprocess.DEVNULL, cwd="/")
 
 
 def start() -> None:
