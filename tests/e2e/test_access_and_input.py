@@ -351,3 +351,20 @@ async def test_the_web_client_is_served(stack: Stack) -> None:
         page = await anon.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "/v1/conversations" in page.text
+
+
+async def test_lists_page_with_opaque_cursors(new_user: Any) -> None:
+    user: User = await new_user()
+    for n in range(3):
+        await user.client.post("/v1/characters", json={"name": f"c{n}"})
+        await user.client.post("/v1/conversations", json={"character_id": str(DEMO_CHARACTER_ID)})
+    for path, params in (("/v1/characters", {"scope": "mine"}), ("/v1/conversations", {})):
+        first = (await user.client.get(path, params={**params, "limit": 2})).json()
+        assert len(first["items"]) == 2 and first["next_cursor"]
+        second = (
+            await user.client.get(
+                path, params={**params, "limit": 2, "cursor": first["next_cursor"]}
+            )
+        ).json()
+        assert len(second["items"]) == 1 and second["next_cursor"] is None
+        assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}

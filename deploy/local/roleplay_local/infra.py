@@ -12,12 +12,29 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import ModuleType
+from pathlib import Path
+from typing import Protocol
 
 from roleplay_local import kafka, minio, postgres
 from roleplay_local.paths import data_dir
 
-SERVERS: dict[str, ModuleType] = {"postgres": postgres, "kafka": kafka, "minio": minio}
+
+class Server(Protocol):
+    """What each server module (`kafka`, `postgres`, `minio`) provides."""
+
+    def port(self) -> int: ...
+    def installed(self) -> bool: ...
+    def install(self) -> None: ...
+    def start(self) -> None: ...
+    def ready(self) -> bool: ...
+    def wait_ready(self, timeout: float = ...) -> None: ...
+    def pid(self) -> int | None: ...
+    def log_file(self) -> Path: ...
+    def stop(self) -> bool: ...
+
+
+# Kafka first: its JVM boots while PostgreSQL and MinIO start.
+SERVERS: dict[str, Server] = {"kafka": kafka, "postgres": postgres, "minio": minio}
 
 
 @dataclass(frozen=True)
@@ -68,15 +85,18 @@ def ensure_installed() -> None:
 
 
 def up() -> Endpoints:
-    """Start what is not running and wait until every server answers."""
+    """Install what is missing, start what is not running (servers already answering on their
+    ports are reused) and wait until every server answers."""
     with _locked():
-        for name, server in SERVERS.items():
-            if server.ready():
-                continue
-            started = time.monotonic()
-            server.start()
-            server.wait_ready()
-            print(f"{name} ready in {time.monotonic() - started:.1f}s", flush=True)
+        started = time.monotonic()
+        starting = [name for name, server in SERVERS.items() if not server.ready()]
+        for name in starting:
+            SERVERS[name].install()
+        for name in starting:
+            SERVERS[name].start()
+        for name in starting:
+            SERVERS[name].wait_ready()
+            print(f"{name} ready after {time.monotonic() - started:.1f}s", flush=True)
     return endpoints()
 
 
@@ -87,7 +107,15 @@ def down() -> list[str]:
 
 
 def status() -> dict[str, dict[str, object]]:
+    """Per server: installed, answering, port, pid (None when not started by this toolkit
+    from this data dir), log file."""
     return {
-        name: {"installed": server.installed(), "ready": server.ready(), "port": server.port()}
+        name: {
+            "installed": server.installed(),
+            "ready": server.ready(),
+            "port": server.port(),
+            "pid": server.pid(),
+            "log": str(server.log_file()),
+        }
         for name, server in SERVERS.items()
     }

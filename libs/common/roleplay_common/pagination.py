@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from roleplay_common.http import ApiError
@@ -33,3 +35,31 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
+
+
+async def keyset_page(
+    session: Any,
+    statement: Any,
+    order_column: Any,
+    id_column: Any,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """Rows of `statement` newest first by (`order_column`, `id_column`), after `cursor`;
+    and the cursor of the next page (None on the last)."""
+    import sqlalchemy as sa
+
+    if after := decode_cursor(cursor):
+        try:
+            at, last_id = datetime.fromisoformat(after["t"]), uuid.UUID(after["id"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ApiError(400, "invalid_cursor", "the cursor is not valid") from exc
+        statement = statement.where(sa.tuple_(order_column, id_column) < sa.tuple_(at, last_id))
+    statement = statement.order_by(order_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = list((await session.execute(statement)).scalars().all())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    value = getattr(last, order_column.key)
+    return rows[:limit], encode_cursor({"t": value.isoformat(), "id": str(last.id)})

@@ -21,7 +21,7 @@ from roleplay_chat.store import Conversation, Message, Turn, message_view
 from roleplay_common.events import CharacterCard
 from roleplay_common.http import ApiError, not_found
 from roleplay_common.internal_api import SessionDep
-from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, page
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -144,27 +144,16 @@ async def list_conversations(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Newest activity first."""
-    stmt = (
-        sa.select(Conversation)
-        .where(col(Conversation.user_id) == user_id, col(Conversation.status) == status)
-        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
-        .limit(limit + 1)
+    stmt = sa.select(Conversation).where(
+        col(Conversation.user_id) == user_id, col(Conversation.status) == status
     )
-    if after := decode_cursor(cursor):
-        try:
-            at, last_id = datetime.fromisoformat(after["t"]), uuid.UUID(after["id"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ApiError(400, "invalid_cursor", "the cursor is not valid") from exc
-        stmt = stmt.where(
-            sa.tuple_(col(Conversation.updated_at), col(Conversation.id)) < sa.tuple_(at, last_id)
-        )
-    rows = list((await session.execute(stmt)).scalars().all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor({"t": rows[-1].updated_at.isoformat(), "id": str(rows[-1].id)})
-        if more
-        else None
+    rows, next_cursor = await keyset_page(
+        session,
+        stmt,
+        col(Conversation.updated_at),
+        col(Conversation.id),
+        limit=limit,
+        cursor=cursor,
     )
     return page([conversation_view(c) for c in rows], next_cursor)
 

@@ -14,7 +14,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlmodel import col
 
 from roleplay_common.http import ApiError
-from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, page
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
 from roleplay_common.storage import PORTRAITS
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
@@ -50,16 +50,6 @@ def _check_rating(user: AuthUser, rating: str | None) -> None:
         )
 
 
-def _keyset(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    try:
-        return datetime.fromisoformat(values["t"]), uuid.UUID(values["id"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ApiError(400, "invalid_cursor", "the cursor is not valid") from exc
-
-
 @router.get("/characters")
 async def list_characters(
     user: CurrentUser,
@@ -77,19 +67,8 @@ async def list_characters(
         stmt = stmt.where(col(Character.owner_id) == user.id)
     elif scope == "public":
         stmt = stmt.where(col(Character.visibility) == "public")
-    if after := _keyset(cursor):
-        stmt = stmt.where(
-            sa.tuple_(col(Character.created_at), col(Character.id)) < sa.tuple_(*after)
-        )
-    stmt = stmt.order_by(col(Character.created_at).desc(), col(Character.id).desc())
-    rows = list((await session.execute(stmt.limit(limit + 1))).scalars().all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    next_cursor = (
-        encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
-        if more and last
-        else None
+    rows, next_cursor = await keyset_page(
+        session, stmt, col(Character.created_at), col(Character.id), limit=limit, cursor=cursor
     )
     return page([character_view(c) for c in rows], next_cursor)
 
@@ -277,19 +256,13 @@ async def list_scene_templates(
     if not user.age_verified and not user.is_admin:
         clause = sa.and_(clause, col(SceneTemplate.content_rating) == "sfw")
     stmt = sa.select(SceneTemplate).where(sa.true() if user.is_admin else clause)
-    if after := _keyset(cursor):
-        stmt = stmt.where(
-            sa.tuple_(col(SceneTemplate.created_at), col(SceneTemplate.id)) < sa.tuple_(*after)
-        )
-    stmt = stmt.order_by(col(SceneTemplate.created_at).desc(), col(SceneTemplate.id).desc())
-    rows = list((await session.execute(stmt.limit(limit + 1))).scalars().all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if rows else None
-    next_cursor = (
-        encode_cursor({"t": last.created_at.isoformat(), "id": str(last.id)})
-        if more and last
-        else None
+    rows, next_cursor = await keyset_page(
+        session,
+        stmt,
+        col(SceneTemplate.created_at),
+        col(SceneTemplate.id),
+        limit=limit,
+        cursor=cursor,
     )
     return page([_template_view(t) for t in rows], next_cursor)
 
