@@ -12,29 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Protocol
+from types import ModuleType
 
 from roleplay_local import kafka, minio, postgres
 from roleplay_local.paths import data_dir
 
-
-class Server(Protocol):
-    """What each server module (`kafka`, `postgres`, `minio`) provides."""
-
-    def port(self) -> int: ...
-    def installed(self) -> bool: ...
-    def install(self) -> None: ...
-    def start(self) -> None: ...
-    def ready(self) -> bool: ...
-    def wait_ready(self, timeout: float = ...) -> None: ...
-    def pid(self) -> int | None: ...
-    def log_file(self) -> Path: ...
-    def stop(self) -> bool: ...
-
-
-# Kafka first: its JVM boots while PostgreSQL and MinIO start.
-SERVERS: dict[str, Server] = {"kafka": kafka, "postgres": postgres, "minio": minio}
+SERVERS: dict[str, ModuleType] = {"postgres": postgres, "kafka": kafka, "minio": minio}
 
 
 @dataclass(frozen=True)
@@ -85,18 +68,15 @@ def ensure_installed() -> None:
 
 
 def up() -> Endpoints:
-    """Install what is missing, start what is not running (servers already answering on their
-    ports are reused) and wait until every server answers."""
+    """Start what is not running and wait until every server answers."""
     with _locked():
-        started = time.monotonic()
-        starting = [name for name, server in SERVERS.items() if not server.ready()]
-        for name in starting:
-            SERVERS[name].install()
-        for name in starting:
-            SERVERS[name].start()
-        for name in starting:
-            SERVERS[name].wait_ready()
-            print(f"{name} ready after {time.monotonic() - started:.1f}s", flush=True)
+        for name, server in SERVERS.items():
+            if server.ready():
+                continue
+            started = time.monotonic()
+            server.start()
+            server.wait_ready()
+            print(f"{name} ready in {time.monotonic() - started:.1f}s", flush=True)
     return endpoints()
 
 
@@ -107,15 +87,7 @@ def down() -> list[str]:
 
 
 def status() -> dict[str, dict[str, object]]:
-    """Per server: installed, answering, port, pid (None when not started by this toolkit
-    from this data dir), log file."""
     return {
-        name: {
-            "installed": server.installed(),
-            "ready": server.ready(),
-            "port": server.port(),
-            "pid": server.pid(),
-            "log": str(server.log_file()),
-        }
+        name: {"installed": server.installed(), "ready": server.ready(), "port": server.port()}
         for name, server in SERVERS.items()
     }

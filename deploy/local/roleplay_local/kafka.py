@@ -6,8 +6,8 @@ log4j2 binding); the storage is formatted once with a fresh cluster id.
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import hashlib
 import os
 import shutil
 import subprocess
@@ -15,29 +15,16 @@ import uuid
 from pathlib import Path
 
 from roleplay_local.paths import cache_dir, data_dir, log_dir
-from roleplay_local.processes import (
-    port_open,
-    run_sync,
-    running_pid,
-    start_detached,
-    stop_pid,
-    wait_until,
-)
+from roleplay_local.processes import port_open, running_pid, start_detached, stop_pid, wait_until
 
 VERSION = "4.1.1"
 LOG4J = "2.24.3"
-# Kafka declares slf4j-api 1.7.36, which cannot see log4j's slf4j2 binding (the broker would
-# log nothing): slf4j-api 2, declared here first, wins Maven's nearest-first mediation and
-# still serves Kafka's 1.7-style calls.
-SLF4J = "2.0.16"
 
 POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>roleplay.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
-      <version>{SLF4J}</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
       <version>{VERSION}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
@@ -53,8 +40,7 @@ LOG4J2 = """<Configuration status="WARN">
     <PatternLayout pattern="%d{ISO8601} %-5p [%c{1}] %m%n"/></Console></Appenders>
   <Loggers>
     <Logger name="kafka" level="WARN"/><Logger name="org.apache.kafka" level="WARN"/>
-    <Logger name="kafka.server.KafkaRaftServer" level="INFO"/>
-    <Logger name="kafka.Kafka$" level="INFO"/>
+    <Logger name="kafka.server.KafkaServer" level="INFO"/>
     <Root level="WARN"><AppenderRef ref="out"/></Root>
   </Loggers>
 </Configuration>
@@ -66,10 +52,7 @@ def port() -> int:
 
 
 def libs() -> Path:
-    """The jars, in a folder named after the pom that fetched them (a changed pom fetches anew
-    next to the old folder, which a running broker may still be reading)."""
-    digest = hashlib.sha256(POM.encode()).hexdigest()[:8]
-    return cache_dir() / f"kafka-{VERSION}-{digest}" / "libs"
+    return cache_dir() / f"kafka-{VERSION}" / "libs"
 
 
 def home() -> Path:
@@ -80,10 +63,6 @@ def home() -> Path:
 
 def pid_file() -> Path:
     return home() / "kafka.pid"
-
-
-def pid() -> int | None:
-    return running_pid(pid_file())
 
 
 def log_file() -> Path:
@@ -118,11 +97,12 @@ def install() -> None:
         ],
         check=True,
     )
+    (target.parent / "log4j2.xml").write_text(LOG4J2)
     (target.parent / ".complete").write_text(VERSION)
 
 
 def _java(*args: str) -> list[str]:
-    config = home() / "log4j2.xml"
+    config = libs().parent / "log4j2.xml"
     return [
         "java",
         "-Xms256m",
@@ -167,7 +147,6 @@ def start() -> None:
     logs = home() / "data"
     config = home() / "server.properties"
     config.write_text(_properties(logs))
-    (home() / "log4j2.xml").write_text(LOG4J2)
     if not (logs / "meta.properties").exists():
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
@@ -205,17 +184,11 @@ def ready() -> bool:
         finally:
             await admin.close()
 
-    return run_sync(probe())
+    return asyncio.run(probe())
 
 
 def wait_ready(timeout: float = 90.0) -> None:
-    wait_until(
-        ready,
-        timeout=timeout,
-        what="Kafka",
-        log_file=log_file(),
-        alive=lambda: running_pid(pid_file()) is not None,
-    )
+    wait_until(ready, timeout=timeout, what="Kafka", log_file=log_file())
 
 
 def stop() -> bool:

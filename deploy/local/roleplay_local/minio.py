@@ -36,10 +36,6 @@ def pid_file() -> Path:
     return home() / "minio.pid"
 
 
-def pid() -> int | None:
-    return running_pid(pid_file())
-
-
 def log_file() -> Path:
     return log_dir() / "minio.log"
 
@@ -99,13 +95,7 @@ def ready() -> bool:
 
 
 def wait_ready(timeout: float = 60.0) -> None:
-    wait_until(
-        ready,
-        timeout=timeout,
-        what="MinIO",
-        log_file=log_file(),
-        alive=lambda: running_pid(pid_file()) is not None,
-    )
+    wait_until(ready, timeout=timeout, what="MinIO", log_file=log_file())
 
 
 def stop() -> bool:
