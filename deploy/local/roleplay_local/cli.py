@@ -1,7 +1,7 @@
 """`roleplay`: the project's command line.
 
 roleplay up                      the whole system on loopback (Ctrl-C stops it)
-roleplay infra up|down|status|logs [server]
+roleplay infra up|down|status|check|logs [server]
 roleplay migrate                 apply every service's migrations
 roleplay ping                    prove every service consumes and publishes through Kafka
 """
@@ -9,6 +9,7 @@ roleplay ping                    prove every service consumes and publishes thro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -18,13 +19,26 @@ from typing import Annotated
 import typer
 
 from roleplay_local import infra, system
-from roleplay_local.paths import data_dir, log_dir
-from roleplay_usage import cli as usage_cli
+from roleplay_local.paths import cache_dir, data_dir, log_dir
 
 app = typer.Typer(help="Run and operate the roleplay system.", no_args_is_help=True)
 infra_app = typer.Typer(help="Kafka, PostgreSQL and MinIO on loopback.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
-app.add_typer(usage_cli.app, name="usage")
+
+
+@app.command(
+    "usage",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def usage(ctx: typer.Context) -> None:
+    """Usage accounting: `roleplay usage backfill --from … --to …` (see `roleplay usage --help`)."""
+    # Imported on use: the usage service's modules take seconds to import, `infra` should not.
+    from roleplay_usage import cli as usage_cli
+
+    wrapper = typer.Typer()
+    wrapper.add_typer(usage_cli.app, name="usage")
+    wrapper(args=["usage", *ctx.args], prog_name="roleplay")
 
 
 def _given_endpoints() -> dict[str, str] | None:
@@ -52,24 +66,51 @@ def infra_down() -> None:
 
 
 @infra_app.command("status")
-def infra_status() -> None:
-    typer.echo(json.dumps(infra.status(), indent=2))
+def infra_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Which servers are installed, answering, on which port, with which pid."""
+    status = infra.status()
+    if as_json:
+        typer.echo(json.dumps(status, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("server", "installed", "ready", "port", "pid")
+    table.add_column("log", overflow="fold")
+    for name, row in status.items():
+        table.add_row(name, *(str(row[k]) for k in ("installed", "ready", "port", "pid", "log")))
+    Console().print(table)
+    typer.echo(f"data: {data_dir()}  cache: {cache_dir()}")
+
+
+@infra_app.command("check")
+def infra_check() -> None:
+    """One round trip through each server: a Kafka message, a `select 1`, an S3 object."""
+    from roleplay_local.smoke import check_all
+
+    endpoints = infra.given_endpoints() or infra.endpoints()
+    for name, seconds in check_all(endpoints).items():
+        typer.echo(f"{name}: ok ({seconds:.2f}s)")
 
 
 @infra_app.command("logs")
 def infra_logs(
     server: Annotated[str, typer.Argument(help="kafka, postgres or minio")] = "kafka",
-    lines: int = 50,
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
 ) -> None:
-    """Show the last lines of a server's log."""
-    paths = {
-        "kafka": log_dir() / "kafka.log",
-        "minio": log_dir() / "minio.log",
-        "postgres": data_dir() / "postgres" / "postgres.log",
-    }
-    if server not in paths:
-        raise typer.BadParameter("one of: kafka, postgres, minio")
-    subprocess.run(["tail", "-n", str(lines), str(paths[server])], check=False)
+    """Show the last lines of a server's log (with -f: and what follows)."""
+    if server not in infra.SERVERS:
+        raise typer.BadParameter(f"one of: {', '.join(infra.SERVERS)}")
+    path = infra.SERVERS[server].log_file()
+    if not path.exists():
+        typer.echo(f"no log yet: {path}", err=True)
+        raise typer.Exit(1)
+    command = ["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)]
+    with contextlib.suppress(KeyboardInterrupt):
+        subprocess.run(command, check=False)
 
 
 @app.command("up")

@@ -6,8 +6,8 @@ log4j2 binding); the storage is formatted once with a fresh cluster id.
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
@@ -15,16 +15,30 @@ import uuid
 from pathlib import Path
 
 from roleplay_local.paths import cache_dir, data_dir, log_dir
-from roleplay_local.processes import port_open, running_pid, start_detached, stop_pid, wait_until
+from roleplay_local.processes import (
+    port_open,
+    run_logged,
+    run_sync,
+    running_pid,
+    start_detached,
+    stop_pid,
+    wait_until,
+)
 
 VERSION = "4.1.1"
 LOG4J = "2.24.3"
+# Kafka declares slf4j-api 1.7.36, which cannot see log4j's slf4j2 binding (the broker would
+# log nothing): slf4j-api 2, declared here first, wins Maven's nearest-first mediation and
+# still serves Kafka's 1.7-style calls.
+SLF4J = "2.0.16"
 
 POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>roleplay.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-api</artifactId>
+      <version>{SLF4J}</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
       <version>{VERSION}</version></dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j2-impl</artifactId>
@@ -40,7 +54,8 @@ LOG4J2 = """<Configuration status="WARN">
     <PatternLayout pattern="%d{ISO8601} %-5p [%c{1}] %m%n"/></Console></Appenders>
   <Loggers>
     <Logger name="kafka" level="WARN"/><Logger name="org.apache.kafka" level="WARN"/>
-    <Logger name="kafka.server.KafkaServer" level="INFO"/>
+    <Logger name="kafka.server.KafkaRaftServer" level="INFO"/>
+    <Logger name="kafka.Kafka$" level="INFO"/>
     <Root level="WARN"><AppenderRef ref="out"/></Root>
   </Loggers>
 </Configuration>
@@ -52,7 +67,10 @@ def port() -> int:
 
 
 def libs() -> Path:
-    return cache_dir() / f"kafka-{VERSION}" / "libs"
+    """The jars, in a folder named after the pom that fetched them (a changed pom fetches anew
+    next to the old folder, which a running broker may still be reading)."""
+    digest = hashlib.sha256(POM.encode()).hexdigest()[:8]
+    return cache_dir() / f"kafka-{VERSION}-{digest}" / "libs"
 
 
 def home() -> Path:
@@ -63,6 +81,10 @@ def home() -> Path:
 
 def pid_file() -> Path:
     return home() / "kafka.pid"
+
+
+def pid() -> int | None:
+    return running_pid(pid_file())
 
 
 def log_file() -> Path:
@@ -83,26 +105,28 @@ def install() -> None:
     target.mkdir(parents=True, exist_ok=True)
     pom = target.parent / "pom.xml"
     pom.write_text(POM)
-    print(f"fetching Kafka {VERSION} jars with Maven…", flush=True)
-    subprocess.run(
+    fetch_log = target.parent / "fetch.log"
+    print(f"fetching Kafka {VERSION} jars with Maven (log: {fetch_log})…", flush=True)
+    run_logged(
         [
             "mvn",
-            "-q",
             "-B",
+            "--no-transfer-progress",
+            "-Dstyle.color=never",
             "-f",
             str(pom),
             "dependency:copy-dependencies",
             f"-DoutputDirectory={target}",
             "-DincludeScope=runtime",
         ],
-        check=True,
+        log_file=fetch_log,
+        what="fetching Kafka's jars with Maven",
     )
-    (target.parent / "log4j2.xml").write_text(LOG4J2)
     (target.parent / ".complete").write_text(VERSION)
 
 
 def _java(*args: str) -> list[str]:
-    config = libs().parent / "log4j2.xml"
+    config = home() / "log4j2.xml"
     return [
         "java",
         "-Xms256m",
@@ -147,6 +171,7 @@ def start() -> None:
     logs = home() / "data"
     config = home() / "server.properties"
     config.write_text(_properties(logs))
+    (home() / "log4j2.xml").write_text(LOG4J2)
     if not (logs / "meta.properties").exists():
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(
@@ -184,11 +209,17 @@ def ready() -> bool:
         finally:
             await admin.close()
 
-    return asyncio.run(probe())
+    return run_sync(probe())
 
 
 def wait_ready(timeout: float = 90.0) -> None:
-    wait_until(ready, timeout=timeout, what="Kafka", log_file=log_file())
+    wait_until(
+        ready,
+        timeout=timeout,
+        what="Kafka",
+        log_file=log_file(),
+        alive=lambda: running_pid(pid_file()) is not None,
+    )
 
 
 def stop() -> bool:

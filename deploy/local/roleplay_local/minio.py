@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import httpx
 
 from roleplay_local.paths import cache_dir, data_dir, log_dir
-from roleplay_local.processes import running_pid, start_detached, stop_pid, wait_until
+from roleplay_local.processes import (
+    run_logged,
+    running_pid,
+    start_detached,
+    stop_pid,
+    wait_until,
+)
 
 MODULE = "github.com/minio/minio"
 VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -36,6 +41,10 @@ def pid_file() -> Path:
     return home() / "minio.pid"
 
 
+def pid() -> int | None:
+    return running_pid(pid_file())
+
+
 def log_file() -> Path:
     return log_dir() / "minio.log"
 
@@ -51,11 +60,15 @@ def install() -> None:
         raise RuntimeError("go is required to build MinIO locally")
     target = binary().parent
     target.mkdir(parents=True, exist_ok=True)
-    print(f"building MinIO {VERSION} with go install (a few minutes, once)…", flush=True)
-    subprocess.run(
+    build_log = target / "build.log"
+    print(
+        f"building MinIO {VERSION} with go install (minutes, once; log: {build_log})…", flush=True
+    )
+    run_logged(
         ["go", "install", f"{MODULE}@{VERSION}"],
-        check=True,
-        env={**os.environ, "GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+        log_file=build_log,
+        what="building MinIO with go install",
+        env={"GOBIN": str(target), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
     )
 
 
@@ -95,7 +108,13 @@ def ready() -> bool:
 
 
 def wait_ready(timeout: float = 60.0) -> None:
-    wait_until(ready, timeout=timeout, what="MinIO", log_file=log_file())
+    wait_until(
+        ready,
+        timeout=timeout,
+        what="MinIO",
+        log_file=log_file(),
+        alive=lambda: running_pid(pid_file()) is not None,
+    )
 
 
 def stop() -> bool:

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import pwd
@@ -16,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from roleplay_local.paths import data_dir
-from roleplay_local.processes import port_open, wait_until
+from roleplay_local.processes import port_open, run_sync, wait_until
 
 USER = "roleplay"
 PASSWORD = "roleplay"
@@ -98,7 +97,7 @@ def _run_as(owner: str | None, command: list[str]) -> None:
 
 
 def start() -> None:
-    if port_open(port()) and (cluster() / "postmaster.pid").exists():
+    if port_open(port()) and pid() is not None:
         return
     install()
     binaries = bin_dir()
@@ -145,7 +144,7 @@ def start() -> None:
             "start",
         ],
     )
-    asyncio.run(_ensure_database())
+    run_sync(_ensure_database())
 
 
 async def _ensure_database() -> None:
@@ -183,20 +182,31 @@ def ready() -> bool:
         await conn.close()
         return True
 
-    return asyncio.run(probe())
+    return run_sync(probe())
 
 
 def wait_ready(timeout: float = 60.0) -> None:
     wait_until(ready, timeout=timeout, what="PostgreSQL", log_file=log_file())
 
 
-def running() -> bool:
-    return (cluster() / "postmaster.pid").exists() and port_open(port())
+def pid() -> int | None:
+    """The postmaster's pid if our cluster's postmaster is alive."""
+    try:
+        recorded = int((cluster() / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(recorded, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return recorded
 
 
 def stop() -> bool:
     binaries = bin_dir()
-    if binaries is None or not (cluster() / "postmaster.pid").exists():
+    if binaries is None or pid() is None:
         return False
     _run_as(_owner(), [str(binaries / "pg_ctl"), "-D", str(cluster()), "-m", "fast", "-w", "stop"])
     return True
