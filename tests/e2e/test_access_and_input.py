@@ -368,3 +368,16 @@ async def test_lists_page_with_opaque_cursors(new_user: Any) -> None:
         ).json()
         assert len(second["items"]) == 1 and second["next_cursor"] is None
         assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
+
+
+async def test_another_users_private_scene_template_cannot_be_used(new_user: Any) -> None:
+    owner: User = await new_user()
+    other: User = await new_user()
+    template = await owner.client.post("/v1/scene-templates", json={"name": "secret cove"})
+    assert template.status_code == 201, template.text
+    response = await other.client.post(
+        "/v1/conversations",
+        json={"character_id": str(DEMO_CHARACTER_ID), "scene_template_id": template.json()["id"]},
+    )
+    assert_error(response, 404)
+    assert_error(await other.client.get("/v1/conversations", params={"cursor": "e30"}), 400)

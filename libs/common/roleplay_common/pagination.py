@@ -28,7 +28,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         values = json.loads(raw)
     except ValueError as exc:
         raise ApiError(400, "invalid_cursor", "the cursor is not valid") from exc
-    if not isinstance(values, dict):
+    if not isinstance(values, dict) or not values:
         raise ApiError(400, "invalid_cursor", "the cursor is not valid")
     return values
 

@@ -87,13 +87,13 @@ class RateLimit:
         self.capacity = float(settings.rate_limit_burst)
         self.buckets: dict[str, _Bucket] = {}
 
-    def _key(self, scope: Scope) -> str:
+    async def _key(self, scope: Scope) -> str:
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"").decode(errors="ignore")
         if auth.lower().startswith("bearer "):
             try:
-                user_id, _ = tokens.decode(self.settings, auth[7:].strip())
-                return f"user:{user_id}"
+                subject = await tokens.verify_async(self.settings, auth[7:].strip())
+                return f"user:{subject.user_id}"
             except tokens.InvalidTokenError:
                 pass
         client = scope.get("client")
@@ -118,7 +118,7 @@ class RateLimit:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
             await self.app(scope, receive, send)
             return
-        wait = self._take(self._key(scope))
+        wait = self._take(await self._key(scope))
         if wait > 0:
             await _reply(
                 send,

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth import tokens
-from roleplay_gateway.auth.service import AuthUser, create_user, load_user
+from roleplay_gateway.auth.service import AuthUser, ensure_external_user, load_user
 from roleplay_gateway.deps import RuntimeDep, SettingsDep
 
 _bearer = HTTPBearer(auto_error=False)
@@ -32,21 +32,23 @@ async def current_user(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UNAUTHORIZED
     try:
-        user_id, external = tokens.decode(settings, credentials.credentials)
+        subject = await tokens.verify_async(settings, credentials.credentials)
+    except tokens.IssuerUnreachableError as exc:
+        raise ApiError(
+            503,
+            "identity_provider_unavailable",
+            "the identity provider cannot be reached",
+            headers={"Retry-After": "10"},
+        ) from exc
     except tokens.InvalidTokenError as exc:
         raise UNAUTHORIZED from exc
     async with runtime.db.transaction() as session:
-        user = await load_user(session, user_id)
-        if user is None and external:
-            user = await create_user(
-                session,
-                user_id=user_id,
-                email=f"{user_id}@external.invalid",
-                username=f"user-{str(user_id)[:8]}",
-                password=None,
-                roles=["basic_user"],
-                external=True,
+        if subject.external:
+            user: AuthUser | None = await ensure_external_user(
+                session, subject.user_id, email=subject.email, username=subject.username
             )
+        else:
+            user = await load_user(session, subject.user_id)
     if user is None:
         raise UNAUTHORIZED
     request.state.user_id = user.id

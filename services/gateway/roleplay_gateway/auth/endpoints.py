@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from roleplay_common.http import ApiError
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
-from roleplay_gateway.characters.store import Character
+from roleplay_gateway.changes import Changes
+from roleplay_gateway.characters.service import visible_character
 from roleplay_gateway.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -31,7 +31,9 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-class ProfileUpdate(BaseModel):
+class ProfileUpdate(Changes):
+    nullable = frozenset({"default_persona_id"})
+
     username: str | None = Field(default=None, min_length=1, max_length=64)
     age_verified: bool | None = None
     default_persona_id: uuid.UUID | None = None
@@ -67,13 +69,7 @@ async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep)
     changes = body.model_dump(exclude_unset=True)
     persona_id = changes.get("default_persona_id")
     if persona_id is not None:
-        persona = await session.get(Character, persona_id)
-        if (
-            persona is None
-            or persona.role != "user"
-            or (persona.owner_id != user.id and persona.visibility != "public")
-        ):
-            raise ApiError(404, "not_found", "persona not found")
+        await visible_character(session, user, persona_id, role="user", what="persona")
     await update_profile(session, user, changes)
     updated = await load_user(session, user.id)
     assert updated is not None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -107,6 +108,37 @@ async def create_user(
         session.add(UserRole(user_id=user.id, role=role))
     await session.flush()
     loaded = await load_user(session, user.id)
+    assert loaded is not None
+    return loaded
+
+
+async def ensure_external_user(
+    session: AsyncSession, user_id: uuid.UUID, *, email: str | None, username: str | None
+) -> AuthUser:
+    """The account of an external provider's user, created on first sight (`basic_user`).
+
+    Safe under concurrent first requests: rows are inserted with `ON CONFLICT DO NOTHING`.
+    When the token's email belongs to another account, a placeholder address is used.
+    """
+    existing = await load_user(session, user_id)
+    if existing is not None:
+        return existing
+    name = username or (email.split("@")[0] if email else f"user-{str(user_id)[:8]}")
+    for address in (email, f"{user_id}@external.invalid"):
+        if address is None:
+            continue
+        await session.execute(
+            insert(User)
+            .values(id=user_id, email=address, username=name[:64], external=True)
+            .on_conflict_do_nothing()
+        )
+        if await session.get(User, user_id) is not None:
+            break
+    await session.execute(insert(Profile).values(user_id=user_id).on_conflict_do_nothing())
+    await session.execute(
+        insert(UserRole).values(user_id=user_id, role="basic_user").on_conflict_do_nothing()
+    )
+    loaded = await load_user(session, user_id)
     assert loaded is not None
     return loaded
 

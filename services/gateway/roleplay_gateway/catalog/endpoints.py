@@ -6,16 +6,22 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
-from roleplay_gateway.catalog.routing import active_models, usable, worker_health
+from roleplay_gateway.auth.service import AuthUser
+from roleplay_gateway.catalog.routing import (
+    active_models,
+    fresh_and_healthy,
+    usable,
+    worker_health,
+)
 from roleplay_gateway.catalog.schemas import (
     ModelCreate,
     ModelUpdate,
@@ -26,6 +32,7 @@ from roleplay_gateway.catalog.schemas import (
 )
 from roleplay_gateway.catalog.store import Model, PromptTemplateRow, Provider
 from roleplay_gateway.deps import SessionDep
+from roleplay_gateway.idempotency import derived_id
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -43,6 +50,7 @@ async def _invalidate_cache(request: Request) -> AsyncIterator[None]:
 admin = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(_invalidate_cache)])
 
 Row = TypeVar("Row", bound=SQLModel)
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 def provider_view(p: Provider) -> dict[str, Any]:
@@ -112,6 +120,28 @@ async def _flush(session: SessionDep, what: str) -> None:
         raise ApiError(409, "conflict", f"a {what} with that name or key exists") from exc
 
 
+async def _create(session: SessionDep, row: Row, what: str) -> Row:
+    """Insert `row`; a retry with the same `Idempotency-Key` (same id) gets the first one back."""
+    row_id = row.id  # type: ignore[attr-defined]
+    existing = await session.get(type(row), row_id)
+    if existing is not None:
+        return existing
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:
+        winner = await session.get(type(row), row_id, populate_existing=True)
+        if winner is None:
+            raise ApiError(409, "conflict", f"a {what} with that name or key exists") from exc
+        return winner
+    return row
+
+
+def _new_id(kind: str, user: AuthUser, idempotency_key: str | None) -> uuid.UUID:
+    return derived_id(kind, user.id, idempotency_key) if idempotency_key else uuid.uuid4()
+
+
 def _apply(row: SQLModel, changes: dict[str, Any]) -> None:
     for name, value in changes.items():
         setattr(row, name, value)
@@ -150,12 +180,13 @@ async def list_providers(user: AdminUser, session: SessionDep) -> dict[str, Any]
 
 @admin.post("/providers", status_code=201)
 async def create_provider(
-    body: ProviderCreate, user: AdminUser, session: SessionDep
+    body: ProviderCreate,
+    user: AdminUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    provider = Provider(**body.model_dump())
-    session.add(provider)
-    await _flush(session, "provider")
-    return provider_view(provider)
+    provider = Provider(id=_new_id("provider", user, idempotency_key), **body.model_dump())
+    return provider_view(await _create(session, provider, "provider"))
 
 
 @admin.patch("/providers/{provider_id}")
@@ -187,14 +218,17 @@ async def list_all_models(user: AdminUser, session: SessionDep) -> dict[str, Any
 
 
 @admin.post("/models", status_code=201)
-async def create_model(body: ModelCreate, user: AdminUser, session: SessionDep) -> dict[str, Any]:
+async def create_model(
+    body: ModelCreate,
+    user: AdminUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     provider = await session.get(Provider, body.provider_id)
     if provider is None:
         raise ApiError(422, "unknown_provider", "no provider with that id")
-    model = Model(**body.model_dump())
-    session.add(model)
-    await _flush(session, "model")
-    return model_view(model, provider)
+    model = Model(id=_new_id("model", user, idempotency_key), **body.model_dump())
+    return model_view(await _create(session, model, "model"), provider)
 
 
 @admin.patch("/models/{model_id}")
@@ -227,12 +261,15 @@ async def list_prompt_templates(user: AdminUser, session: SessionDep) -> dict[st
 
 @admin.post("/prompt-templates", status_code=201)
 async def create_prompt_template(
-    body: PromptTemplateCreate, user: AdminUser, session: SessionDep
+    body: PromptTemplateCreate,
+    user: AdminUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    template = PromptTemplateRow(**body.model_dump())
-    session.add(template)
-    await _flush(session, "prompt template")
-    return template_view(template)
+    template = PromptTemplateRow(
+        id=_new_id("prompt-template", user, idempotency_key), **body.model_dump()
+    )
+    return template_view(await _create(session, template, "prompt template"))
 
 
 @admin.patch("/prompt-templates/{template_id}")
@@ -257,4 +294,10 @@ async def delete_prompt_template(
 async def list_workers(user: AdminUser, session: SessionDep) -> dict[str, Any]:
     """Worker health as last checked."""
     health = await worker_health(session)
-    return {"items": [{"name": name, **status} for name, status in sorted(health.items())]}
+    return {
+        "items": [
+            {"name": name, **status, "usable": fresh_and_healthy(status)}
+            for name, status in sorted(health.items())
+        ],
+        "next_cursor": None,
+    }

@@ -2,8 +2,11 @@
 
 Routes for a task, in the order a turn tries them: the requested model, then the task's
 default, then the task's other active models by priority (lower first). Inactive providers and
-models are left out, and so are local workers whose last health check failed (the seed's
-`workerHealthCache`).
+models are left out, and so are local workers whose last health check failed or is older than
+two minutes (the seed's `workerHealthCache` rule). A requested model that exists but is not
+usable now is skipped (the seed also fell back to the default); one that does not exist for
+the modality is a `422 unknown_model`. Nothing usable: `503 no_model_available` with
+`Retry-After`.
 
 Prompt template for (use case, target model, content mode), newest version first:
 exact model and mode → universal (no target model) and mode → for `nsfw` only, the same two
@@ -13,6 +16,7 @@ built-in default.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +28,9 @@ from roleplay_common.http import ApiError
 from roleplay_gateway.catalog.store import Model, PromptTemplateRow, Provider, SystemConfig
 
 WORKER_HEALTH_KEY = "worker_health"
+HEALTH_MAX_AGE = timedelta(seconds=120)
+"""A health result older than this is not trusted (the seed's rule); the checker may extend it
+per entry with `valid_until` when it runs less often."""
 
 
 async def worker_health(session: AsyncSession) -> dict[str, Any]:
@@ -31,13 +38,25 @@ async def worker_health(session: AsyncSession) -> dict[str, Any]:
     return dict(row.value) if row else {}
 
 
+def fresh_and_healthy(status: dict[str, Any] | None, now: datetime | None = None) -> bool:
+    """A worker is usable when its last check passed and is recent enough."""
+    if not status or status.get("is_healthy") is not True:
+        return False
+    now = now or datetime.now(UTC)
+    try:
+        if status.get("valid_until"):
+            return now <= datetime.fromisoformat(str(status["valid_until"]))
+        return now - datetime.fromisoformat(str(status["last_checked"])) <= HEALTH_MAX_AGE
+    except (KeyError, ValueError, TypeError):
+        return False
+
+
 def usable(provider: Provider, health: dict[str, Any]) -> bool:
     if not provider.is_active:
         return False
     if provider.kind != "local_worker":
         return True
-    status = health.get(provider.name)
-    return bool(status and status.get("is_healthy"))
+    return fresh_and_healthy(health.get(provider.name))
 
 
 def to_route(model: Model, provider: Provider) -> ModelRoute:
@@ -89,17 +108,17 @@ async def routes_for(
 ) -> list[ModelRoute]:
     models = await active_models(session, modality=modality)
     health = await worker_health(session)
-    by_key = {m.key: (m, p) for m, p in models}
-    if requested_model and requested_model not in by_key:
-        raise ApiError(
-            422,
-            "unknown_model",
-            f"no active chat model {requested_model!r}",
-            {"model": requested_model},
-        )
     ordered: list[tuple[Model, Provider]] = []
     if requested_model:
-        ordered.append(by_key[requested_model])
+        requested = [(m, p) for m, p in models if m.key == requested_model]
+        if not requested and not await _known(session, modality, requested_model):
+            raise ApiError(
+                422,
+                "unknown_model",
+                f"there is no {modality} model {requested_model!r}",
+                {"model": requested_model},
+            )
+        ordered += requested  # an inactive one is skipped: the task's defaults stand in
     ordered += [(m, p) for m, p in models if m.task == task and m.is_default]
     ordered += [(m, p) for m, p in models if m.task == task and not m.is_default]
     seen: set[str] = set()
@@ -114,9 +133,17 @@ async def routes_for(
             503,
             "no_model_available",
             f"no {modality} model is available right now",
+            {"modality": modality, "task": task},
             headers={"Retry-After": "30"},
         )
     return routes
+
+
+async def _known(session: AsyncSession, modality: str, key: str) -> bool:
+    found = await session.scalar(
+        sa.select(col(Model.id)).where(col(Model.key) == key, col(Model.modality) == modality)
+    )
+    return found is not None
 
 
 async def select_prompt_template(

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from roleplay_gateway.changes import Changes
+
 ProviderKind = Literal["openai_compatible", "local_worker", "fal", "replicate", "openai_images"]
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
@@ -27,7 +29,9 @@ class ProviderCreate(BaseModel):
     is_active: bool = True
 
 
-class ProviderUpdate(BaseModel):
+class ProviderUpdate(Changes):
+    nullable = frozenset({"api_key_env", "health_url"})
+
     display_name: str | None = Field(default=None, max_length=120)
     base_url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=r"^https?://")
     api_key_env: str | None = Field(default=None, max_length=120, pattern=ENV_NAME)
@@ -54,7 +58,7 @@ class ModelCreate(BaseModel):
     input_defaults: dict[str, Any] = Field(default_factory=dict)
 
 
-class ModelUpdate(BaseModel):
+class ModelUpdate(Changes):
     display_name: str | None = Field(default=None, max_length=200)
     model_name: str | None = Field(default=None, min_length=1, max_length=200)
     task: str | None = Field(default=None, min_length=1, max_length=64)
@@ -80,7 +84,9 @@ class PromptTemplateCreate(BaseModel):
     version: int = Field(default=1, ge=1)
 
 
-class PromptTemplateUpdate(BaseModel):
+class PromptTemplateUpdate(Changes):
+    nullable = frozenset({"target_model"})
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     content_mode: Literal["sfw", "nsfw"] | None = None
     target_model: str | None = Field(default=None, max_length=120)

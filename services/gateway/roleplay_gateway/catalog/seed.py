@@ -246,8 +246,16 @@ async def _demo(session: AsyncSession, admin_id: uuid.UUID) -> None:
                 owner_id=admin_id,
                 name="Airship deck in a storm",
                 description="The open deck of a wooden airship, lightning on the horizon.",
+                setting="The deck of the airship Kestrel, high above the Shattered Isles.",
+                scenario="A storm is closing in and the crew is short-handed; every pair of "
+                "hands counts.",
+                scene_starters=[
+                    "Grab a rope and help trim the sails.",
+                    "Ask the captain where the storm came from.",
+                ],
                 scene_prompt="wooden airship deck, brass fittings, storm clouds, lightning, "
                 "wind-blown sails, dramatic light",
+                tags=["adventure", "airship", "storm"],
                 visibility="public",
             )
         )

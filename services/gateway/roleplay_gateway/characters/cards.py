@@ -22,6 +22,17 @@ class MalformedCardError(ValueError):
     pass
 
 
+# What Pillow raises for files that are not (safe) images: truncated or corrupt data, and
+# decompression bombs.
+UNREADABLE_IMAGE = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+)
+
+
 def read_card(filename: str, data: bytes) -> dict[str, Any]:
     """The card's JSON object, from a JSON file or a PNG with an embedded card."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -39,7 +50,7 @@ def _from_png(data: bytes) -> dict[str, Any]:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except UNREADABLE_IMAGE as exc:
         raise MalformedCardError("the PNG cannot be read") from exc
     text: dict[str, str] = dict(getattr(image, "text", {}) or {})
     raw = text.get("ccv3") or text.get("chara")
@@ -129,7 +140,7 @@ def card_png(card: dict[str, Any], portrait: bytes | None) -> bytes:
         try:
             image = Image.open(io.BytesIO(portrait))
             image.load()
-        except (UnidentifiedImageError, OSError):
+        except UNREADABLE_IMAGE:
             image = None
     if image is None:
         image = Image.new("RGB", (400, 600), (40, 44, 52))

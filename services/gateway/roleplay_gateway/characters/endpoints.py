@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import io
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Header, Query, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from roleplay_common.http import ApiError
+from roleplay_common.logging import get_logger
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
-from roleplay_common.storage import PORTRAITS
+from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
 from roleplay_gateway.characters import cards
@@ -28,19 +32,23 @@ from roleplay_gateway.characters.schemas import (
 from roleplay_gateway.characters.service import (
     character_view,
     owned_character,
+    scene_template_clause,
     visible_character,
     visible_clause,
+    visible_scene_template,
 )
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 
+log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["characters"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
+Created = TypeVar("Created", Character, SceneTemplate)
 
 
 def _check_rating(user: AuthUser, rating: str | None) -> None:
@@ -48,6 +56,45 @@ def _check_rating(user: AuthUser, rating: str | None) -> None:
         raise ApiError(
             403, "age_verification_required", "nsfw content needs an age-verified profile"
         )
+
+
+@asynccontextmanager
+async def _storage() -> AsyncIterator[None]:
+    """Object storage that does not answer is a 503 (with `Retry-After`), never a 500."""
+    try:
+        yield
+    except (ApiError, ObjectNotFoundError):
+        raise
+    except Exception as exc:
+        log.error("object storage call failed", error=type(exc).__name__)
+        raise ApiError(
+            503,
+            "storage_unavailable",
+            "object storage is not available; try again shortly",
+            headers={"Retry-After": "10"},
+        ) from exc
+
+
+def _new_id(kind: str, user: AuthUser, idempotency_key: str | None) -> uuid.UUID:
+    """A fresh id, or the one a retry with the same `Idempotency-Key` gets again."""
+    return derived_id(kind, user.id, idempotency_key) if idempotency_key else uuid.uuid4()
+
+
+async def _insert_once(session: SessionDep, row: Created) -> Created:
+    """Insert `row`, or return the row a retry with the same id inserted first."""
+    existing = await session.get(type(row), row.id)
+    if existing is not None:
+        return existing
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent retry won the race
+        winner = await session.get(type(row), row.id, populate_existing=True)
+        if winner is None:
+            raise ApiError(409, "conflict", "the request conflicts with another") from exc
+        return winner
+    return row
 
 
 @router.get("/characters")
@@ -81,13 +128,10 @@ async def create_character(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     _check_rating(user, body.content_rating)
-    character_id = derived_id("character", user.id, idempotency_key) if idempotency_key else None
-    if character_id and (existing := await session.get(Character, character_id)):
-        return character_view(existing)
-    character = Character(id=character_id or uuid.uuid4(), owner_id=user.id, **body.model_dump())
-    session.add(character)
-    await session.flush()
-    return character_view(character)
+    character = Character(
+        id=_new_id("character", user, idempotency_key), owner_id=user.id, **body.model_dump()
+    )
+    return character_view(await _insert_once(session, character))
 
 
 @router.post("/characters/import", status_code=201)
@@ -95,7 +139,9 @@ async def import_character(
     user: CurrentUser,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="Card V2/V3 JSON, or a PNG with the card")],
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
+    """A character from a Character Card (V1/V2/V3 JSON, or a PNG with a `chara`/`ccv3` chunk)."""
     data = await file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:
         raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
@@ -104,10 +150,12 @@ async def import_character(
     except cards.MalformedCardError as exc:
         raise ApiError(422, "malformed_card", str(exc)) from exc
     _check_rating(user, values.content_rating)
-    character = Character(owner_id=user.id, **values.model_dump())
-    session.add(character)
-    await session.flush()
-    return character_view(character)
+    character = Character(
+        id=_new_id("character-import", user, idempotency_key),
+        owner_id=user.id,
+        **values.model_dump(),
+    )
+    return character_view(await _insert_once(session, character))
 
 
 @router.get("/characters/{character_id}")
@@ -137,7 +185,8 @@ async def delete_character(
 ) -> Response:
     character = await owned_character(session, user, character_id)
     if character.portrait_key:
-        await runtime.storage.delete(PORTRAITS, character.portrait_key)
+        async with _storage():
+            await runtime.storage.delete(PORTRAITS, character.portrait_key)
     await session.delete(character)
     return Response(status_code=204)
 
@@ -160,7 +209,11 @@ async def export_character(
         return JSONResponse(card, headers=disposition)
     portrait = None
     if character.portrait_key:
-        portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
+        async with _storage():
+            try:
+                portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
+            except ObjectNotFoundError:
+                portrait = None  # the card still exports, on a placeholder
     return Response(cards.card_png(card, portrait), media_type="image/png", headers=disposition)
 
 
@@ -180,19 +233,23 @@ async def upload_portrait(
         image = Image.open(io.BytesIO(data))
         image.verify()
         kind = (image.format or "").lower()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except cards.UNREADABLE_IMAGE as exc:
         raise ApiError(422, "invalid_image", "the file is not an image") from exc
     if kind not in ("png", "jpeg", "webp"):
         raise ApiError(422, "invalid_image", "the portrait must be PNG, JPEG or WebP")
     key = f"{character.id}/{uuid.uuid4()}.{'jpg' if kind == 'jpeg' else kind}"
-    await runtime.storage.put(PORTRAITS, key, data, f"image/{kind}")
+    async with _storage():
+        await runtime.storage.put(PORTRAITS, key, data, f"image/{kind}")
     old = character.portrait_key
     character.portrait_key = key
     character.image_url = f"/v1/characters/{character.id}/portrait"
     character.updated_at = datetime.now(UTC)
     await session.flush()
     if old:
-        await runtime.storage.delete(PORTRAITS, old)
+        try:
+            await runtime.storage.delete(PORTRAITS, old)
+        except Exception as exc:  # the new portrait stands; the old object is only litter
+            log.warning("old portrait not deleted", key=old, error=type(exc).__name__)
     return character_view(character)
 
 
@@ -204,7 +261,10 @@ async def portrait(
     character = await visible_character(session, user, character_id)
     if not character.portrait_key:
         raise ApiError(404, "not_found", "this character has no portrait")
-    url = await runtime.storage.signed_url(PORTRAITS, character.portrait_key, timedelta(minutes=15))
+    async with _storage():
+        url = await runtime.storage.signed_url(
+            PORTRAITS, character.portrait_key, timedelta(minutes=15)
+        )
     return RedirectResponse(url, status_code=307)
 
 
@@ -217,7 +277,10 @@ def _template_view(t: SceneTemplate) -> dict[str, Any]:
         "owner_id": str(t.owner_id),
         "name": t.name,
         "description": t.description,
+        "setting": t.setting,
+        "scenario": t.scenario,
         "scene_prompt": t.scene_prompt,
+        "scene_starters": list(t.scene_starters),
         "preview_image_url": t.preview_image_url,
         "tags": list(t.tags),
         "content_rating": t.content_rating,
@@ -227,35 +290,11 @@ def _template_view(t: SceneTemplate) -> dict[str, Any]:
     }
 
 
-def _template_visible(user: AuthUser, t: SceneTemplate) -> bool:
-    if user.is_admin:
-        return True
-    if t.content_rating == "nsfw" and not user.age_verified:
-        return False
-    return t.owner_id == user.id or t.visibility == "public"
-
-
-async def _visible_template(
-    session: SessionDep, user: AuthUser, template_id: uuid.UUID, *, owned: bool = False
-) -> SceneTemplate:
-    template = await session.get(SceneTemplate, template_id)
-    if template is None or not _template_visible(user, template):
-        raise ApiError(404, "not_found", "scene template not found")
-    if owned and template.owner_id != user.id and not user.is_admin:
-        raise ApiError(404, "not_found", "scene template not found")
-    return template
-
-
 @router.get("/scene-templates", tags=["scene templates"])
 async def list_scene_templates(
     user: CurrentUser, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> dict[str, Any]:
-    clause = sa.or_(
-        col(SceneTemplate.owner_id) == user.id, col(SceneTemplate.visibility) == "public"
-    )
-    if not user.age_verified and not user.is_admin:
-        clause = sa.and_(clause, col(SceneTemplate.content_rating) == "sfw")
-    stmt = sa.select(SceneTemplate).where(sa.true() if user.is_admin else clause)
+    stmt = sa.select(SceneTemplate).where(scene_template_clause(user))
     rows, next_cursor = await keyset_page(
         session,
         stmt,
@@ -269,27 +308,30 @@ async def list_scene_templates(
 
 @router.post("/scene-templates", status_code=201, tags=["scene templates"])
 async def create_scene_template(
-    body: SceneTemplateCreate, user: CurrentUser, session: SessionDep
+    body: SceneTemplateCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     _check_rating(user, body.content_rating)
-    template = SceneTemplate(owner_id=user.id, **body.model_dump())
-    session.add(template)
-    await session.flush()
-    return _template_view(template)
+    template = SceneTemplate(
+        id=_new_id("scene-template", user, idempotency_key), owner_id=user.id, **body.model_dump()
+    )
+    return _template_view(await _insert_once(session, template))
 
 
 @router.get("/scene-templates/{template_id}", tags=["scene templates"])
 async def get_scene_template(
     template_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
-    return _template_view(await _visible_template(session, user, template_id))
+    return _template_view(await visible_scene_template(session, user, template_id))
 
 
 @router.patch("/scene-templates/{template_id}", tags=["scene templates"])
 async def update_scene_template(
     template_id: uuid.UUID, body: SceneTemplateUpdate, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
-    template = await _visible_template(session, user, template_id, owned=True)
+    template = await visible_scene_template(session, user, template_id, owned=True)
     changes = body.model_dump(exclude_unset=True)
     _check_rating(user, changes.get("content_rating"))
     for name, value in changes.items():
@@ -303,6 +345,6 @@ async def update_scene_template(
 async def delete_scene_template(
     template_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> Response:
-    template = await _visible_template(session, user, template_id, owned=True)
+    template = await visible_scene_template(session, user, template_id, owned=True)
     await session.delete(template)
     return Response(status_code=204)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from roleplay_gateway.changes import Changes
+
 Rating = Literal["sfw", "nsfw"]
 Visibility = Literal["private", "public"]
 Text = Field(default="", max_length=20_000)
@@ -31,7 +33,9 @@ class CharacterCreate(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=100)
 
 
-class CharacterUpdate(BaseModel):
+class CharacterUpdate(Changes):
+    nullable = frozenset({"consistency_method", "image_url"})
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=20_000)
     persona: str | None = Field(default=None, max_length=20_000)
@@ -52,17 +56,27 @@ class CharacterUpdate(BaseModel):
 class SceneTemplateCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Text
-    scene_prompt: str = Text
+    setting: str = Field(default="", max_length=20_000, description="Where the scene happens.")
+    scenario: str = Field(default="", max_length=20_000, description="What is going on.")
+    scene_prompt: str = Field(
+        default="", max_length=20_000, description="How the scene looks, for scene images."
+    )
+    scene_starters: list[str] = Field(default_factory=list, max_length=20)
     preview_image_url: str | None = Field(default=None, max_length=2000)
     tags: list[str] = Field(default_factory=list, max_length=100)
     content_rating: Rating = "sfw"
     visibility: Visibility = "private"
 
 
-class SceneTemplateUpdate(BaseModel):
+class SceneTemplateUpdate(Changes):
+    nullable = frozenset({"preview_image_url"})
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=20_000)
+    setting: str | None = Field(default=None, max_length=20_000)
+    scenario: str | None = Field(default=None, max_length=20_000)
     scene_prompt: str | None = Field(default=None, max_length=20_000)
+    scene_starters: list[str] | None = Field(default=None, max_length=20)
     preview_image_url: str | None = Field(default=None, max_length=2000)
     tags: list[str] | None = Field(default=None, max_length=100)
     content_rating: Rating | None = None

@@ -1,8 +1,8 @@
 """Who sees which character, and the snapshots other parts of the system take of them.
 
-A character is visible to its owner and admins, and to everyone when `public`; an `nsfw`
-character is hidden (404, absent from lists) from users whose profile is not `age_verified`.
-Only the owner or an admin may change or delete one.
+A character (or scene template) is visible to its owner and admins, and to everyone when
+`public`; an `nsfw` one is hidden (404, absent from lists) from users whose profile is not
+`age_verified`. Only the owner or an admin may change or delete one; to anyone else it is a 404.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from roleplay_common.events import CharacterCard
+from roleplay_common.events import CharacterCard, SceneTemplateCard
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.characters.store import Character
+from roleplay_gateway.characters.store import Character, SceneTemplate
 
 
 def visible_clause(user: AuthUser) -> sa.ColumnElement[bool]:
@@ -38,11 +38,16 @@ def can_see(user: AuthUser, character: Character) -> bool:
 
 
 async def visible_character(
-    session: AsyncSession, user: AuthUser, character_id: uuid.UUID, *, role: str | None = None
+    session: AsyncSession,
+    user: AuthUser,
+    character_id: uuid.UUID,
+    *,
+    role: str | None = None,
+    what: str = "character",
 ) -> Character:
     character = await session.get(Character, character_id)
     if character is None or not can_see(user, character) or (role and character.role != role):
-        raise ApiError(404, "not_found", "character not found")
+        raise ApiError(404, "not_found", f"{what} not found")
     return character
 
 
@@ -122,3 +127,44 @@ def character_view(c: Character) -> dict[str, Any]:
         "created_at": c.created_at.isoformat(),
         "updated_at": c.updated_at.isoformat(),
     }
+
+
+def scene_template_clause(user: AuthUser) -> sa.ColumnElement[bool]:
+    if user.is_admin:
+        return sa.true()
+    clause = sa.or_(
+        col(SceneTemplate.owner_id) == user.id, col(SceneTemplate.visibility) == "public"
+    )
+    if not user.age_verified:
+        clause = sa.and_(clause, col(SceneTemplate.content_rating) == "sfw")
+    return clause
+
+
+def can_see_scene_template(user: AuthUser, template: SceneTemplate) -> bool:
+    if user.is_admin:
+        return True
+    if template.content_rating == "nsfw" and not user.age_verified:
+        return False
+    return template.owner_id == user.id or template.visibility == "public"
+
+
+async def visible_scene_template(
+    session: AsyncSession, user: AuthUser, template_id: uuid.UUID, *, owned: bool = False
+) -> SceneTemplate:
+    """The template if `user` may see it (and, with `owned`, change it); else a 404."""
+    template = await session.get(SceneTemplate, template_id)
+    if template is None or not can_see_scene_template(user, template):
+        raise ApiError(404, "not_found", "scene template not found")
+    if owned and template.owner_id != user.id and not user.is_admin:
+        raise ApiError(404, "not_found", "scene template not found")
+    return template
+
+
+async def scene_template_card(
+    session: AsyncSession, user: AuthUser, template_id: uuid.UUID
+) -> SceneTemplateCard:
+    """The scene template as a scene job needs it (404 when not visible to `user`)."""
+    t = await visible_scene_template(session, user, template_id)
+    return SceneTemplateCard(
+        id=t.id, name=t.name, scene_prompt=t.scene_prompt, preview_image_url=t.preview_image_url
+    )

@@ -47,6 +47,8 @@ class Character(SQLModel, table=True):
 
 
 class SceneTemplate(SQLModel, table=True):
+    """A scene to start a conversation in: where it happens, what is going on, how it looks."""
+
     __tablename__ = "scene_templates"
     __table_args__ = {"schema": "catalog"}
 
@@ -54,7 +56,10 @@ class SceneTemplate(SQLModel, table=True):
     owner_id: uuid.UUID
     name: str
     description: str = ""
+    setting: str = ""
+    scenario: str = ""
     scene_prompt: str = ""
+    scene_starters: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     preview_image_url: str | None = None
     tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     content_rating: str = "sfw"

@@ -19,7 +19,11 @@ from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from roleplay_common.service import Runtime
 from roleplay_common.storage import USER_LIBRARY
 from roleplay_gateway.auth.dependencies import CurrentUser
-from roleplay_gateway.characters.service import character_card, character_summaries
+from roleplay_gateway.characters.service import (
+    character_card,
+    character_summaries,
+    scene_template_card,
+)
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
@@ -95,6 +99,8 @@ async def create_conversation(
     persona_id = body.persona_id or user.default_persona_id
     if persona_id is not None:
         await character_card(session, user, persona_id, role="user")
+    if body.scene_template_id is not None:
+        await scene_template_card(session, user, body.scene_template_id)
     created = await chat.call(
         "POST",
         "/internal/conversations",

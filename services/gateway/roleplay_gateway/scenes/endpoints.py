@@ -25,14 +25,12 @@ from roleplay_common.events import (
     Modification,
     RecentMessage,
     RequestSceneJob,
-    SceneTemplateCard,
     StoredImage,
 )
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.catalog.routing import chat_routes, image_routes
-from roleplay_gateway.characters.service import character_card
-from roleplay_gateway.characters.store import SceneTemplate
+from roleplay_gateway.characters.service import character_card, scene_template_card
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
@@ -109,14 +107,12 @@ async def request_scene(
             persona = None
     template = None
     if conversation.get("scene_template_id"):
-        row = await session.get(SceneTemplate, uuid.UUID(conversation["scene_template_id"]))
-        if row is not None:
-            template = SceneTemplateCard(
-                id=row.id,
-                name=row.name,
-                scene_prompt=row.scene_prompt,
-                preview_image_url=row.preview_image_url,
+        try:
+            template = await scene_template_card(
+                session, user, uuid.UUID(conversation["scene_template_id"])
             )
+        except ApiError:
+            template = None  # no longer visible to this user: the scene goes without it
     routes = await image_routes(session, body.model)
     narrative = None
     recent: list[RecentMessage] = []
