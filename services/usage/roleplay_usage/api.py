@@ -5,23 +5,22 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.dialects.postgresql import insert
 
 from roleplay_common.db import add_to_outbox
 from roleplay_common.events import UsageBalanceChanged
 from roleplay_common.http import ApiError
 from roleplay_common.internal_api import RuntimeDep, SessionDep
-from roleplay_usage.domain import histogram
-from roleplay_usage.ingest import change_balance
+from roleplay_usage import store
+from roleplay_usage.domain.report import GroupBy, ReportLine, report, rows_read_for
 from roleplay_usage.settings import UsageSettings
-from roleplay_usage.store import balances, grants, usage_aggregates, usage_logs
 
 router = APIRouter(prefix="/internal", tags=["internal"])
+
+DEFAULT_RANGE = timedelta(days=30)
 
 
 def _settings(request: Request) -> UsageSettings:
@@ -30,11 +29,14 @@ def _settings(request: Request) -> UsageSettings:
 
 
 SettingsDep = Annotated[UsageSettings, Depends(_settings)]
+From = Annotated[datetime | None, Query(alias="from", description="Start (RFC 3339).")]
+To = Annotated[datetime | None, Query(alias="to", description="End, exclusive (RFC 3339).")]
 
 
 def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[start, end); by default the last 30 days up to now."""
     end = end or datetime.now(UTC) + timedelta(minutes=1)
-    start = start or end - timedelta(days=30)
+    start = start or end - DEFAULT_RANGE
     if start.tzinfo is None or end.tzinfo is None:
         raise ApiError(422, "validation_error", "`from` and `to` need a time zone (RFC 3339)")
     if start >= end:
@@ -42,143 +44,87 @@ def _range(start: datetime | None, end: datetime | None) -> tuple[datetime, date
     return start, end
 
 
-From = Annotated[datetime | None, Query(alias="from")]
-To = Annotated[datetime | None, Query(alias="to")]
+class ModelUsage(BaseModel):
+    model: str
+    request_type: str
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost: Decimal
 
 
-@router.get("/usage/users/{user_id}")
+class UserUsage(BaseModel):
+    user_id: uuid.UUID
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    requests: int
+    tokens_in: int
+    tokens_out: int
+    cost: Decimal
+    by_model: list[ModelUsage]
+
+
+class AggregateReport(BaseModel):
+    group_by: GroupBy
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    items: list[ReportLine]
+
+
+class Balance(BaseModel):
+    user_id: uuid.UUID
+    balance: Decimal
+
+
+class Grant(BaseModel):
+    amount: Decimal = Field(
+        max_digits=18, decimal_places=6, description="Credits to add (negative to take away)."
+    )
+    reason: str = Field(default="admin grant", max_length=500)
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/usage/users/{user_id}", response_model_by_alias=True)
 async def user_usage(
     user_id: uuid.UUID, session: SessionDep, start: From = None, end: To = None
-) -> dict[str, Any]:
-    """One user's own calls over a range: totals and per model."""
+) -> UserUsage:
+    """One user's own calls over a range: totals and per model (only that user's logs)."""
     start, end = _range(start, end)
-    c = usage_logs.c
-    rows = (
-        await session.execute(
-            sa.select(
-                c.model,
-                c.request_type,
-                sa.func.count().label("requests"),
-                sa.func.sum(c.tokens_in).label("tokens_in"),
-                sa.func.sum(c.tokens_out).label("tokens_out"),
-                sa.func.sum(c.cost_in + c.cost_out).label("cost"),
-            )
-            .where(c.user_id == user_id, c.occurred_at >= start, c.occurred_at < end)
-            .group_by(c.model, c.request_type)
-            .order_by(c.model, c.request_type)
-        )
-    ).all()
     by_model = [
-        {
-            "model": r.model,
-            "request_type": r.request_type,
-            "requests": r.requests,
-            "tokens_in": int(r.tokens_in or 0),
-            "tokens_out": int(r.tokens_out or 0),
-            "cost": str(r.cost or Decimal(0)),
-        }
-        for r in rows
+        ModelUsage.model_validate(row, from_attributes=True)
+        for row in await store.usage_by_model(session, user_id, start, end)
     ]
-    return {
-        "user_id": str(user_id),
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "requests": sum(r["requests"] for r in by_model),
-        "tokens_in": sum(r["tokens_in"] for r in by_model),
-        "tokens_out": sum(r["tokens_out"] for r in by_model),
-        "cost": str(sum((Decimal(r["cost"]) for r in by_model), Decimal(0))),
-        "by_model": by_model,
-    }
+    return UserUsage(
+        user_id=user_id,
+        start=start,
+        end=end,
+        requests=sum(m.requests for m in by_model),
+        tokens_in=sum(m.tokens_in for m in by_model),
+        tokens_out=sum(m.tokens_out for m in by_model),
+        cost=sum((m.cost for m in by_model), Decimal(0)),
+        by_model=by_model,
+    )
 
 
-@router.get("/usage/aggregates")
+@router.get("/usage/aggregates", response_model_by_alias=True)
 async def aggregates(
     session: SessionDep,
     start: From = None,
     end: To = None,
-    group_by: Literal["provider", "model", "day", "hour"] = "hour",
-) -> dict[str, Any]:
-    """Totals grouped by provider, model, day or hour, with latency percentiles."""
+    group_by: GroupBy = "hour",
+) -> AggregateReport:
+    """Totals grouped by provider, model, day or hour, with errors and latency p50/p95/p99
+    read from the buckets' histograms."""
     start, end = _range(start, end)
-    c = usage_aggregates.c
-    kind = "day" if group_by == "day" else "hour"
-    rows = (
-        await session.execute(
-            sa.select(usage_aggregates).where(
-                c.bucket_kind == kind, c.bucket_start >= start, c.bucket_start < end
-            )
-        )
-    ).all()
-    groups: dict[Any, dict[str, Any]] = {}
-    for r in rows:
-        key: Any = {
-            "provider": (r.provider,),
-            "model": (r.provider, r.model),
-            "day": (r.bucket_start, r.provider, r.model),
-            "hour": (r.bucket_start, r.provider, r.model),
-        }[group_by]
-        g = groups.setdefault(
-            key,
-            {
-                "requests": 0,
-                "successes": 0,
-                "errors": 0,
-                "tokens_in": 0,
-                "tokens_out": 0,
-                "cost": Decimal(0),
-                "latency_sum_ms": 0,
-                "hist": [0] * histogram.SIZE,
-            },
-        )
-        for name in (
-            "requests",
-            "successes",
-            "errors",
-            "tokens_in",
-            "tokens_out",
-            "latency_sum_ms",
-        ):
-            g[name] += getattr(r, name)
-        g["cost"] += r.cost
-        g["hist"] = histogram.merge(g["hist"], r.latency_hist)
-    items = []
-    for key, g in sorted(groups.items(), key=lambda kv: [str(k) for k in kv[0]]):
-        item: dict[str, Any] = {}
-        if group_by in ("day", "hour"):
-            item["bucket_start"] = key[0].isoformat()
-            item["provider"], item["model"] = key[1], key[2]
-        elif group_by == "model":
-            item["provider"], item["model"] = key
-        else:
-            item["provider"] = key[0]
-        hist = g.pop("hist")
-        item.update(
-            {
-                **g,
-                "cost": str(g["cost"]),
-                "latency_avg_ms": g["latency_sum_ms"] / g["requests"] if g["requests"] else None,
-                "latency_p50_ms": histogram.percentile(hist, 0.50),
-                "latency_p95_ms": histogram.percentile(hist, 0.95),
-                "latency_p99_ms": histogram.percentile(hist, 0.99),
-            }
-        )
-        items.append(item)
-    return {"group_by": group_by, "from": start.isoformat(), "to": end.isoformat(), "items": items}
+    rows = await store.bucket_rows(session, rows_read_for(group_by), start, end)
+    return AggregateReport(group_by=group_by, start=start, end=end, items=report(rows, group_by))
 
 
 @router.get("/balances/{user_id}")
-async def balance(user_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    value = await session.scalar(sa.select(balances.c.balance).where(balances.c.user_id == user_id))
-    return {
-        "user_id": str(user_id),
-        "balance": str(value if value is not None else settings.initial_credits),
-    }
-
-
-class Grant(BaseModel):
-    amount: Decimal = Field(description="Credits to add (negative to take away).")
-    reason: str = Field(default="admin grant", max_length=500)
-    idempotency_key: str = Field(min_length=1, max_length=200)
+async def balance(user_id: uuid.UUID, session: SessionDep, settings: SettingsDep) -> Balance:
+    """A user's credits (the initial grant before their first call)."""
+    value = await store.balance_of(session, user_id)
+    return Balance(user_id=user_id, balance=settings.initial_credits if value is None else value)
 
 
 @router.post("/balances/{user_id}/grants")
@@ -188,35 +134,17 @@ async def grant(
     session: SessionDep,
     runtime: RuntimeDep,
     settings: SettingsDep,
-) -> dict[str, Any]:
-    """Change a balance once per idempotency key; publishes `usage.balance.changed`."""
-    claimed = await session.execute(
-        insert(grants)
-        .values(
-            idempotency_key=body.idempotency_key,
-            user_id=user_id,
-            amount=body.amount,
-            reason=body.reason,
-            balance_after=0,
-        )
-        .on_conflict_do_nothing()
-        .returning(grants.c.idempotency_key)
-    )
-    if claimed.first() is None:
-        done = (
-            await session.execute(
-                sa.select(grants).where(grants.c.idempotency_key == body.idempotency_key)
-            )
-        ).one()
-        if done.user_id != user_id or done.amount != body.amount:
+) -> Balance:
+    """Change a balance once per idempotency key; publishes `usage.balance.changed`. A retry
+    answers the balance the first request left; a key reused for another grant is a 409."""
+    key = body.idempotency_key
+    if not await store.claim_grant(session, key, user_id, body.amount, body.reason):
+        earlier = await store.grant_by_key(session, key)
+        if earlier.user_id != user_id or earlier.amount != body.amount:
             raise ApiError(409, "conflict", "that idempotency key was used for another grant")
-        return {"user_id": str(user_id), "balance": str(done.balance_after)}
-    value = await change_balance(session, user_id, body.amount, settings.initial_credits)
-    await session.execute(
-        sa.update(grants)
-        .where(grants.c.idempotency_key == body.idempotency_key)
-        .values(balance_after=value)
-    )
+        return Balance(user_id=user_id, balance=earlier.balance_after)
+    changed = await store.change_balances(session, {user_id: body.amount}, settings.initial_credits)
+    await store.set_grant_balance(session, key, changed[user_id])
     await add_to_outbox(
         session,
         runtime.schema,
@@ -224,12 +152,12 @@ async def grant(
         runtime.envelope(
             UsageBalanceChanged(
                 user_id=user_id,
-                balance=value,
+                balance=changed[user_id],
                 delta=body.amount,
                 reason="grant" if body.amount >= 0 else "adjustment",
-                reference_id=body.idempotency_key,
+                reference_id=key,
                 occurred_at=datetime.now(UTC),
             )
         ),
     )
-    return {"user_id": str(user_id), "balance": str(value)}
+    return Balance(user_id=user_id, balance=changed[user_id])

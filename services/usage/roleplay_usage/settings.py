@@ -17,7 +17,13 @@ class UsageSettings(ServiceSettings):
 
     port: int = 8004
     initial_credits: Decimal = Field(
-        default=Decimal(100), description="Balance of a user's first recorded call, in credits."
+        default=Decimal(100),
+        description="Balance a user starts with (at their first call or grant), in credits.",
     )
     batch_max_records: int = Field(default=500, description="Events per ingest transaction.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
+    ingest_consumer: str = Field(
+        default="ingest",
+        description="Consumer name; the Kafka group is `usage.<name>`. A new name reads the "
+        "topic again from offset 0 (a replay), which changes no count.",
+    )

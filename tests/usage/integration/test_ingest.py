@@ -1,246 +1,205 @@
-"""Usage is counted exactly once: redelivery, a crash before the offset commit, a full replay,
-concurrent consumers — and backfill rebuilds the same aggregates from the logs."""
+"""Every call is counted exactly once, through real Kafka and PostgreSQL: under redelivery, a
+crash between the database commit and the offset commit, a replay of the whole topic, and two
+consumer instances adding to the same provider/model/hour. Calls that cannot be counted go to
+`dlq.usage` and the consumer carries on."""
 
 from __future__ import annotations
 
 import asyncio
-import random
+import os
+import sys
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import sqlalchemy as sa
 
 from roleplay_common.events import EventEnvelope, UsageRecorded
 from roleplay_common.service import Runtime
+from roleplay_common.settings import KafkaSettings
+from roleplay_usage import handlers
 from roleplay_usage.app import create_app
-from roleplay_usage.backfill import rebuild
-from roleplay_usage.ingest import ingest
-from roleplay_usage.store import usage_aggregates, usage_logs
+from roleplay_usage.domain.aggregates import totals_by_bucket
+from roleplay_usage.ingest import Call, ingest
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer, tap
-from tests.support.services import running
+from tests.support.services import running, running_all
+from tests.usage.integration.conftest import (
+    HOUR,
+    aggregates_of,
+    balances_of,
+    call,
+    calls_of,
+    everything,
+    lag,
+    logs_of,
+    new_provider,
+    pairs,
+    publish,
+    settings_on,
+    wait_caught_up,
+    wait_for_logs,
+)
+from tests.usage.integration.crash_after_commit import CRASHED
 
-HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-async def usage_service(test_env: IsolatedEnv) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    app = create_app()
-    async with running(app) as client:
-        yield app.state.runtime, client
-
-
-def call(
-    user_id: uuid.UUID, *, provider: str = "p", model: str = "m", at: datetime = HOUR, **kw: Any
-) -> EventEnvelope:
-    values: dict[str, Any] = {
-        "user_id": user_id,
-        "provider": provider,
-        "model": model,
-        "request_type": "chat",
-        "tokens_in": 100,
-        "tokens_out": 20,
-        "cost_in": Decimal("0.5"),
-        "cost_out": Decimal("0.25"),
-        "status": "success",
-        "response_status": 200,
-        "latency_ms": random.choice([10, 40, 300, 3000]),
-        "occurred_at": at,
-        **kw,
-    }
-    return EventEnvelope.wrap(UsageRecorded(**values), producer="tests")
+ROOT = Path(__file__).resolve().parents[3]
+INITIAL = Decimal(100)
 
 
-def pairs(envelopes: list[EventEnvelope]) -> list[tuple[Any, EventEnvelope]]:
-    return [(e.payload(), e) for e in envelopes]
-
-
-async def snapshot(runtime: Runtime, provider: str) -> dict[str, Any]:
-    async with runtime.db.transaction() as session:
-        logs = await session.scalar(
-            sa.select(sa.func.count())
-            .select_from(usage_logs)
-            .where(usage_logs.c.provider == provider)
-        )
-        rows = (
-            await session.execute(
-                sa.select(usage_aggregates)
-                .where(usage_aggregates.c.provider == provider)
-                .order_by(
-                    usage_aggregates.c.bucket_kind,
-                    usage_aggregates.c.bucket_start,
-                    usage_aggregates.c.model,
-                )
-            )
-        ).all()
-    return {"logs": logs, "aggregates": [tuple(r) for r in rows]}
-
-
-def expected_hour(envelopes: list[EventEnvelope]) -> tuple[int, int, Decimal]:
-    calls = [e.payload() for e in envelopes]
-    return (
-        len(calls),
-        sum(c.tokens_in for c in calls),  # type: ignore[attr-defined]
-        sum((c.cost for c in calls), Decimal(0)),  # type: ignore[attr-defined]
-    )
-
-
-async def wait_for_logs(runtime: Runtime, provider: str, count: int, timeout: float = 90) -> None:
-    async with asyncio.timeout(timeout):
-        while (await snapshot(runtime, provider))["logs"] < count:
-            await asyncio.sleep(0.1)
-
-
-async def test_redelivered_events_count_once_through_kafka(usage_service: Any) -> None:
+async def test_an_event_delivered_again_counts_once(usage_service: Any) -> None:
     runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    user = uuid.uuid4()
-    events = [call(user, provider=provider) for _ in range(20)]
-    async with producer() as p:
-        for envelope in events + events[:7]:
-            await p.send(UsageRecorded.topic, envelope)
-        marker = call(user, provider=provider)
-        await p.send(UsageRecorded.topic, marker)
-    await wait_for_logs(runtime, provider, 21)
-    state = await snapshot(runtime, provider)
-    hour = next(r for r in state["aggregates"] if r[0] == "hour")
-    requests, tokens_in, cost = expected_hour([*events, marker])
-    assert (hour[4], hour[7], hour[9]) == (requests, tokens_in, cost)
-    assert sum(hour[11]) == requests
-
-
-async def test_a_crash_before_the_offset_commit_and_a_full_replay_change_nothing(
-    usage_service: Any, test_env: IsolatedEnv
-) -> None:
-    runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    events = [
-        call(uuid.uuid4(), provider=provider, model=random.choice(["a", "b"])) for _ in range(30)
-    ]
-    # The transaction committed but the consumer died before committing the offset:
-    assert await ingest(runtime, pairs(events[:10]), initial_credits=Decimal(100)) == 10
-    async with producer() as p:
-        for envelope in events:
-            await p.send(UsageRecorded.topic, envelope)
-    await wait_for_logs(runtime, provider, 30)
-    before = await snapshot(runtime, provider)
-
-    # Replay the whole topic from offset 0, as a new consumer would.
-    async with tap(UsageRecorded.topic) as everything:
-        seen = await everything.wait_for(
-            lambda s: sum(e.data["provider"] == provider for e in s) >= 30
-        )
-    replay = [e for e in seen if e.type == UsageRecorded.event_type]
-    assert await ingest(runtime, pairs(replay), initial_credits=Decimal(100)) == 0
-    assert await snapshot(runtime, provider) == before
-
-
-async def test_concurrent_batches_on_one_bucket_lose_no_increment(usage_service: Any) -> None:
-    runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    batches = [[call(uuid.uuid4(), provider=provider) for _ in range(25)] for _ in range(6)]
-    results = await asyncio.gather(
-        *(ingest(runtime, pairs(b), initial_credits=Decimal(100)) for b in batches)
-    )
-    assert results == [25] * 6
-    state = await snapshot(runtime, provider)
-    for kind in ("hour", "day"):
-        row = next(r for r in state["aggregates"] if r[0] == kind)
-        assert row[4] == 150 and row[7] == 150 * 100 and sum(row[11]) == 150
-
-
-async def test_backfill_equals_the_live_aggregates(usage_service: Any) -> None:
-    runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    day = datetime(2026, 10, 1, tzinfo=UTC)
-    events = [
-        call(
-            uuid.uuid4(),
-            provider=provider,
-            model=random.choice(["a", "b"]),
-            at=day + timedelta(minutes=random.randrange(0, 2 * 24 * 60)),
-            status=random.choice(["success", "success", "error"]),
-            latency_ms=random.randrange(1, 70000),
-        )
-        for _ in range(120)
-    ]
-    await ingest(runtime, pairs(events), initial_credits=Decimal(100))
-    live = await snapshot(runtime, provider)
-    async with runtime.db.transaction() as session:
-        await session.execute(
-            sa.delete(usage_aggregates).where(usage_aggregates.c.provider == provider)
-        )
-    assert await rebuild(runtime.db, day, day + timedelta(days=2)) == 2
-    assert await snapshot(runtime, provider) == live
-
-
-async def test_malformed_events_are_dead_lettered_and_the_consumer_carries_on(
-    usage_service: Any,
-) -> None:
-    runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    broken = EventEnvelope(
-        type=UsageRecorded.event_type,
-        producer="tests",
-        key="k",
-        correlation_id="c",
-        data={"model": "x"},
-    )
-    good = call(uuid.uuid4(), provider=provider)
-    async with tap("dlq.usage") as dlq, producer() as p:
-        await p.send(UsageRecorded.topic, broken)
-        await p.send_bytes(UsageRecorded.topic, b"\x00garbage")
-        await p.send(UsageRecorded.topic, good)
-        await wait_for_logs(runtime, provider, 1)
-        seen = await dlq.wait_for(
-            lambda s: any(e.data["original"].get("id") == str(broken.id) for e in s)
-        )
-    assert any("invalid payload" in e.data["error"] for e in seen)
-
-
-async def test_usage_queries_balances_and_grants(usage_service: Any) -> None:
-    runtime, client = usage_service
-    me, other = uuid.uuid4(), uuid.uuid4()
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    await ingest(
-        runtime,
-        pairs([call(me, provider=provider) for _ in range(4)]),
-        initial_credits=Decimal(100),
-    )
-    window = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
-    mine = (await client.get(f"/internal/usage/users/{me}", params=window)).json()
-    assert mine["requests"] == 4 and mine["tokens_in"] == 400 and Decimal(mine["cost"]) == 3
-    assert (await client.get(f"/internal/usage/users/{other}", params=window)).json()[
-        "requests"
-    ] == 0
-    assert Decimal((await client.get(f"/internal/balances/{me}")).json()["balance"]) == 97
-    body = {"amount": "10", "reason": "test", "idempotency_key": f"g-{me}"}
-    assert (
-        Decimal((await client.post(f"/internal/balances/{me}/grants", json=body)).json()["balance"])
-        == 107
-    )
-    assert (
-        Decimal((await client.post(f"/internal/balances/{me}/grants", json=body)).json()["balance"])
-        == 107
-    )
-    grouped = (
-        await client.get("/internal/usage/aggregates", params={**window, "group_by": "model"})
-    ).json()
-    row = next(r for r in grouped["items"] if r["provider"] == provider)
-    assert row["requests"] == 4 and row["latency_p95_ms"] is not None
-    bad = await client.get("/internal/usage/aggregates", params={"group_by": "week"})
-    assert bad.status_code == 422
+    kafka, provider = KafkaSettings(), new_provider()
+    events = [call(provider=provider) for _ in range(20)]
+    await publish(kafka, events)
+    await wait_caught_up(kafka, "usage.ingest", UsageRecorded.topic)
+    late = call(provider=provider)
+    await publish(kafka, [*events[:7], late, *events[5:9]])  # e.g. a producer's retries
+    await wait_caught_up(kafka, "usage.ingest", UsageRecorded.topic)
+    assert await logs_of(runtime, provider) == 21
+    assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of([*events, late]))
 
 
 async def test_copies_inside_one_batch_count_once(usage_service: Any) -> None:
     runtime, _ = usage_service
-    provider = f"p{uuid.uuid4().hex[:6]}"
-    events = [call(uuid.uuid4(), provider=provider) for _ in range(5)]
-    assert await ingest(runtime, pairs(events + events[:3]), initial_credits=Decimal(100)) == 5
-    hour = next(r for r in (await snapshot(runtime, provider))["aggregates"] if r[0] == "hour")
-    assert hour[4] == 5
+    provider = new_provider()
+    events = [call(provider=provider) for _ in range(5)]
+    assert await ingest(runtime, pairs(events + events[:3]), initial_credits=INITIAL) == 5
+    assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of(events))
+
+
+async def test_a_crash_between_the_database_commit_and_the_offset_commit_counts_nothing_twice(
+    test_env: IsolatedEnv,
+) -> None:
+    prefix, group = f"{test_env.topic_prefix}crash{uuid.uuid4().hex[:6]}.", "ingest-crash"
+    settings = settings_on(prefix, group)
+    provider = new_provider()
+    events = [call(provider=provider, model=m) for m in ["a", "b"] * 20]
+    await publish(settings.kafka, events)
+
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.usage.integration.crash_after_commit",
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "ROLEPLAY_KAFKA_TOPIC_PREFIX": prefix,
+            "USAGE_INGEST_CONSUMER": group,
+            "USAGE_LOG_LEVEL": "WARNING",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(crashed.communicate(), timeout=120)
+    assert crashed.returncode == CRASHED, output.decode()[-3000:]
+    app = create_app(settings)
+    runtime: Runtime = app.state.runtime
+    counted_before_the_crash = await logs_of(runtime, provider)
+    assert counted_before_the_crash > 0
+    assert await lag(settings.kafka, f"usage.{group}", UsageRecorded.topic) == len(events)
+
+    async with running(app):  # the restarted consumer reads the crashed batch again
+        await wait_caught_up(settings.kafka, f"usage.{group}", UsageRecorded.topic)
+        assert await logs_of(runtime, provider) == len(events)
+        assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of(events))
+        users = {c.user_id: c.cost for c in calls_of(events)}
+        assert await balances_of(runtime, users) == {u: INITIAL - c for u, c in users.items()}
+
+
+async def test_reading_the_whole_topic_again_from_offset_0_changes_nothing(
+    usage_service: Any,
+) -> None:
+    runtime, _ = usage_service
+    kafka = KafkaSettings()
+    await publish(kafka, [call(provider=new_provider()) for _ in range(10)])  # when run alone
+    await wait_caught_up(kafka, "usage.ingest", UsageRecorded.topic)
+    before = await everything(runtime)
+
+    replay = f"replay-{uuid.uuid4().hex[:6]}"  # a new group starts at offset 0
+    async with running(create_app(settings_on(kafka.topic_prefix, replay))):
+        await wait_caught_up(kafka, f"usage.{replay}", UsageRecorded.topic)
+        assert await lag(kafka, "usage.ingest", UsageRecorded.topic) == 0
+        assert await everything(runtime) == before
+
+
+async def test_two_instances_on_one_provider_model_and_hour_lose_no_increment(
+    test_env: IsolatedEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"{test_env.topic_prefix}pair{uuid.uuid4().hex[:6]}."
+    settings = settings_on(prefix, "ingest-pair")
+    counted_by: dict[int, int] = {}
+
+    async def counting(runtime: Runtime, batch: Sequence[Call], *, initial_credits: Decimal) -> int:
+        new = await ingest(runtime, batch, initial_credits=initial_credits)
+        counted_by[id(runtime)] = counted_by.get(id(runtime), 0) + new
+        return new
+
+    monkeypatch.setattr(handlers, "ingest", counting)
+    apps = [create_app(settings), create_app(settings)]
+    instances = {id(app.state.runtime) for app in apps}
+    provider = new_provider()
+    sent: list[EventEnvelope] = []
+    async with running_all(*apps):
+        async with asyncio.timeout(90):  # until both instances have counted calls
+            while len(sent) < 600 or not instances <= counted_by.keys():
+                wave = [call(provider=provider) for _ in range(60)]  # one user each: all partitions
+                await publish(settings.kafka, wave)
+                sent += wave
+                await asyncio.sleep(0.2)
+        runtime = apps[0].state.runtime
+        await wait_for_logs(runtime, provider, len(sent))
+        await wait_caught_up(settings.kafka, "usage.ingest-pair", UsageRecorded.topic)
+    assert sum(counted_by[i] for i in instances) == len(sent)
+    hour = (await aggregates_of(runtime, provider))[("hour", HOUR, provider, "m")]
+    assert (hour.requests, sum(hour.latency_hist)) == (len(sent), len(sent))
+    assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of(sent))
+
+
+async def test_concurrent_batches_on_one_bucket_lose_no_increment(usage_service: Any) -> None:
+    runtime, _ = usage_service
+    provider = new_provider()
+    batches = [[call(provider=provider) for _ in range(25)] for _ in range(8)]
+    overlapping = [b + batches[(i + 1) % len(batches)][:5] for i, b in enumerate(batches)]
+    results = await asyncio.gather(
+        *(ingest(runtime, pairs(b), initial_credits=INITIAL) for b in overlapping)
+    )
+    assert sum(results) == 200
+    everyone = [e for b in batches for e in b]
+    assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of(everyone))
+
+
+async def test_calls_that_cannot_be_counted_are_dead_lettered_and_the_rest_counted(
+    usage_service: Any,
+) -> None:
+    runtime, _ = usage_service
+    provider = new_provider()
+    not_a_call = EventEnvelope(
+        type=UsageRecorded.event_type, producer="tests", key="k", correlation_id="c", data={}
+    )
+    negative = call(provider=provider, tokens_in=-5)
+    unstorable = call(provider=f"{provider}\x00")  # PostgreSQL text cannot hold NUL
+    good = [call(provider=provider) for _ in range(3)]
+    async with tap("dlq.usage") as dlq, producer() as p:
+        await p.send(UsageRecorded.topic, not_a_call)
+        await p.send_bytes(UsageRecorded.topic, b"\x00garbage")
+        for envelope in [good[0], negative, unstorable, *good[1:]]:
+            await p.send(UsageRecorded.topic, envelope)
+        await wait_for_logs(runtime, provider, 3)
+
+        def reason(envelope: EventEnvelope) -> Any:
+            return lambda seen: next(
+                (e.data["error"] for e in seen if e.data["original"].get("id") == str(envelope.id)),
+                None,
+            )
+
+        seen = await dlq.wait_for(lambda s: all(reason(e)(s) for e in [not_a_call, negative]))
+        assert "invalid payload" in reason(not_a_call)(seen)
+        assert "tokens_in out of range" in reason(negative)(seen)
+        assert any("undecodable" in e.data["error"] for e in seen)
+        seen = await dlq.wait_for(reason(unstorable), timeout=60)
+        assert "handler failed on this event" in reason(unstorable)(seen)
+    await wait_caught_up(KafkaSettings(), "usage.ingest", UsageRecorded.topic)
+    assert await logs_of(runtime, provider) == 3
+    assert await aggregates_of(runtime, provider) == totals_by_bucket(calls_of(good))

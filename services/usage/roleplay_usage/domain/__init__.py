@@ -1,1 +1,2 @@
-"""Usage rules with no I/O: buckets and latency histograms."""
+"""Usage rules with no I/O: which calls are acceptable, buckets, totals, latency histograms and
+the reports read from them."""
