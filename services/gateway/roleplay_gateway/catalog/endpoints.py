@@ -15,7 +15,6 @@ from sqlmodel import SQLModel, col
 
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
-from roleplay_gateway.auth.service import AuthUser
 from roleplay_gateway.catalog.routing import (
     active_models,
     fresh_and_healthy,
@@ -32,7 +31,7 @@ from roleplay_gateway.catalog.schemas import (
 )
 from roleplay_gateway.catalog.store import Model, PromptTemplateRow, Provider
 from roleplay_gateway.deps import SessionDep
-from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.idempotency import new_or_derived_id
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -138,10 +137,6 @@ async def _create(session: SessionDep, row: Row, what: str) -> Row:
     return row
 
 
-def _new_id(kind: str, user: AuthUser, idempotency_key: str | None) -> uuid.UUID:
-    return derived_id(kind, user.id, idempotency_key) if idempotency_key else uuid.uuid4()
-
-
 def _apply(row: SQLModel, changes: dict[str, Any]) -> None:
     for name, value in changes.items():
         setattr(row, name, value)
@@ -185,7 +180,9 @@ async def create_provider(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    provider = Provider(id=_new_id("provider", user, idempotency_key), **body.model_dump())
+    provider = Provider(
+        id=new_or_derived_id("provider", user.id, idempotency_key), **body.model_dump()
+    )
     return provider_view(await _create(session, provider, "provider"))
 
 
@@ -227,7 +224,7 @@ async def create_model(
     provider = await session.get(Provider, body.provider_id)
     if provider is None:
         raise ApiError(422, "unknown_provider", "no provider with that id")
-    model = Model(id=_new_id("model", user, idempotency_key), **body.model_dump())
+    model = Model(id=new_or_derived_id("model", user.id, idempotency_key), **body.model_dump())
     return model_view(await _create(session, model, "model"), provider)
 
 
@@ -267,7 +264,7 @@ async def create_prompt_template(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     template = PromptTemplateRow(
-        id=_new_id("prompt-template", user, idempotency_key), **body.model_dump()
+        id=new_or_derived_id("prompt-template", user.id, idempotency_key), **body.model_dump()
     )
     return template_view(await _create(session, template, "prompt template"))
 

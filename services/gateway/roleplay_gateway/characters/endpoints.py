@@ -39,7 +39,7 @@ from roleplay_gateway.characters.service import (
 )
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
-from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.idempotency import new_or_derived_id
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["characters"])
@@ -73,11 +73,6 @@ async def _storage() -> AsyncIterator[None]:
             "object storage is not available; try again shortly",
             headers={"Retry-After": "10"},
         ) from exc
-
-
-def _new_id(kind: str, user: AuthUser, idempotency_key: str | None) -> uuid.UUID:
-    """A fresh id, or the one a retry with the same `Idempotency-Key` gets again."""
-    return derived_id(kind, user.id, idempotency_key) if idempotency_key else uuid.uuid4()
 
 
 async def _insert_once(session: SessionDep, row: Created) -> Created:
@@ -129,7 +124,9 @@ async def create_character(
 ) -> dict[str, Any]:
     _check_rating(user, body.content_rating)
     character = Character(
-        id=_new_id("character", user, idempotency_key), owner_id=user.id, **body.model_dump()
+        id=new_or_derived_id("character", user.id, idempotency_key),
+        owner_id=user.id,
+        **body.model_dump(),
     )
     return character_view(await _insert_once(session, character))
 
@@ -151,7 +148,7 @@ async def import_character(
         raise ApiError(422, "malformed_card", str(exc)) from exc
     _check_rating(user, values.content_rating)
     character = Character(
-        id=_new_id("character-import", user, idempotency_key),
+        id=new_or_derived_id("character-import", user.id, idempotency_key),
         owner_id=user.id,
         **values.model_dump(),
     )
@@ -315,7 +312,9 @@ async def create_scene_template(
 ) -> dict[str, Any]:
     _check_rating(user, body.content_rating)
     template = SceneTemplate(
-        id=_new_id("scene-template", user, idempotency_key), owner_id=user.id, **body.model_dump()
+        id=new_or_derived_id("scene-template", user.id, idempotency_key),
+        owner_id=user.id,
+        **body.model_dump(),
     )
     return _template_view(await _insert_once(session, template))
 
