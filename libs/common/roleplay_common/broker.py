@@ -85,6 +85,8 @@ def make_broker(
         description=description,
         graceful_timeout=15.0,
         logger=logging.getLogger("faststream"),
+        # "Received" / "Processed" per message at DEBUG: services log per turn or job.
+        log_level=logging.DEBUG,
     )
 
 
@@ -129,25 +131,6 @@ async def publish_raw(broker: KafkaBroker, topic: str, envelope: EventEnvelope) 
     )
 
 
-async def publish_pipelined(
-    broker: KafkaBroker, topic: str, envelope: EventEnvelope
-) -> asyncio.Future[Any]:
-    """Queue for sending without waiting for the acknowledgement; returns its future.
-
-    The record is appended to the producer's batch before this returns, so records published
-    this way keep their order per partition. Await the futures before anything that must
-    follow them is published."""
-    future: asyncio.Future[Any] = await broker.publish(
-        envelope.model_dump_json().encode(),
-        topic=topic,
-        key=envelope.key.encode(),
-        headers=envelope_headers(envelope),
-        correlation_id=envelope.correlation_id,
-        no_confirm=True,
-    )
-    return future
-
-
 def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:
     headers = {"event-type": envelope.type, "event-version": str(envelope.version)}
     if envelope.traceparent:
@@ -177,8 +160,30 @@ def decode_record(body: bytes, correlation_id: str | None = None) -> Any:
     return decoded
 
 
-async def tolerant_decoder(message: Any) -> Any:
-    return decode_record(message.body, message.correlation_id)
+SKIPPED = "system.skipped"
+_SKIPPED_ENVELOPE = {
+    "type": SKIPPED,
+    "producer": "-",
+    "key": "-",
+    "correlation_id": "-",
+    "data": {},
+}
+
+
+def tolerant_decoder_for(types: set[str]) -> Callable[[Any], Awaitable[Any]]:
+    """A decoder that parses only records whose `event-type` header names one of `types`;
+    any other record on the topic (a stream of deltas, say) is passed over unparsed."""
+
+    async def decode(message: Any) -> Any:
+        raw_headers = getattr(message, "headers", None) or {}
+        event_type = raw_headers.get("event-type")
+        if isinstance(event_type, bytes):
+            event_type = event_type.decode(errors="replace")
+        if event_type is not None and event_type not in types:
+            return _SKIPPED_ENVELOPE
+        return decode_record(message.body, message.correlation_id)
+
+    return decode
 
 
 async def tolerant_batch_decoder(message: Any) -> Any:
@@ -379,6 +384,8 @@ class EventRouter:
                 await _dispatch(envelope)
 
         async def _dispatch(envelope: EventEnvelope) -> None:
+            if envelope.type == SKIPPED:
+                return
             if envelope.type == UNDECODABLE:
                 await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
                 return
@@ -418,7 +425,7 @@ class EventRouter:
             Topic(topic_name, num_partitions=partitions),
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=tolerant_decoder,
+            decoder=tolerant_decoder_for({t for t, _ in handlers}),
             auto_offset_reset="earliest",
             title=f"{topic_name}:{service}.{consumer}",
             description=on_message.__doc__,

@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roleplay_common.logging import bind_correlation, get_logger
 
@@ -104,16 +104,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("internal_error", "internal error"), 500)
 
 
-class CorrelationMiddleware(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
-        request.state.correlation_id = request_id
+class CorrelationMiddleware:
+    """Plain ASGI, so streamed bodies pass straight through (no per-chunk task hop)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER) or str(uuid.uuid4())
+        scope.setdefault("state", {})["correlation_id"] = request_id
         started = time.perf_counter()
-        with bind_correlation(request_id, path=request.url.path, method=request.method):
-            response = await call_next(request)
-        route = request.scope.get("route")
-        label = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(label, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(label).observe(time.perf_counter() - started)
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                route = scope.get("route")
+                label = getattr(route, "path", "unmatched")
+                HTTP_REQUESTS.labels(label, str(status)).inc()
+                HTTP_LATENCY.labels(label).observe(time.perf_counter() - started)
+            await send(message)
+
+        with bind_correlation(request_id, path=scope["path"], method=scope["method"]):
+            await self.app(scope, receive, send_with_id)

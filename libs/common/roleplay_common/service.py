@@ -107,6 +107,7 @@ def create_service_app(
     description: str,
     api: Sequence[APIRouter] = (),
     publishes: Sequence[type[Event]] = (),
+    consumes: Sequence[type[Event]] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
@@ -118,7 +119,9 @@ def create_service_app(
         partitions=settings.kafka.partitions,
         retries=settings.consumer_retries,
     )
-    published: list[type[Event]] = [*publishes, Pong]
+    # Topics to create on start: the router's, what this service publishes, and what its
+    # batch consumers (attached outside the router) read.
+    published: list[type[Event]] = [*publishes, *consumes, Pong]
     asyncapi = AsyncAPI(runtime.broker, title=f"{title} events", description=description)
 
     @asynccontextmanager

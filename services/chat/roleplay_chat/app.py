@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from roleplay_chat import api, handlers
+from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA
 from roleplay_chat.turns import TurnRunner
@@ -15,6 +16,7 @@ from roleplay_common.events import (
     ChatTurnDelta,
     ChatTurnFailed,
     ChatTurnStarted,
+    RequestChatTurn,
     UsageRecorded,
 )
 from roleplay_common.service import Runtime, create_service_app
@@ -25,17 +27,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: ChatSettings | None = None) -> FastAPI:
     settings = settings or ChatSettings()
     runtime = Runtime.create("chat", SCHEMA, settings)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
-    turns = TurnRunner(runtime, settings, http)
+    http = httpx.AsyncClient(
+        limits=httpx.Limits(
+            max_connections=settings.provider_max_connections,
+            max_keepalive_connections=settings.provider_max_connections,
+        )
+    )
+    stream_producer = TurnStreamProducer(settings.kafka, client_id=runtime.name)
+    turns = TurnRunner(runtime, settings, http, stream_producer)
     router = EventRouter("chat")
     handlers.register(router, turns)
+    handlers.attach_turn_commands(runtime, turns)
 
     async def start(runtime: Runtime) -> None:
+        await stream_producer.start()
         runtime.spawn(turns.health.run(), "worker-health")
         runtime.spawn(turns.watch_abandoned_turns(), "abandoned-turns")
 
     async def stop(runtime: Runtime) -> None:
         await turns.shutdown()
+        await stream_producer.stop()
         await http.aclose()
 
     app = create_service_app(
@@ -52,6 +63,7 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
             ChatTurnFailed,
             UsageRecorded,
         ],
+        consumes=[RequestChatTurn],
         on_startup=[start],
         on_shutdown=[stop],
     )

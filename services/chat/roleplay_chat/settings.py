@@ -14,7 +14,16 @@ class ChatSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     port: int = 8001
-    max_concurrent_turns: int = Field(default=64, description="Turns streamed at once.")
+    delta_window_ms: int = Field(
+        default=40,
+        ge=0,
+        le=1000,
+        description="After a reply's first text, text arriving within this window is sent "
+        "as one delta record (0: one record per provider chunk).",
+    )
+    provider_max_connections: int = Field(
+        default=10_000, description="Open HTTP connections to providers, reused across turns."
+    )
     first_token_timeout_seconds: float = Field(
         default=30.0, description="Wait for a provider's first text before giving up on it."
     )

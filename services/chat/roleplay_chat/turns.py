@@ -35,6 +35,7 @@ from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system
 from roleplay_chat.domain.tokens import count_tokens
 from roleplay_chat.memory import MemoryKeeper
 from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
+from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
@@ -47,8 +48,9 @@ from roleplay_chat.store import (
     message_view,
     recent_messages,
 )
+from roleplay_chat.stream_limits import StreamLimits
 from roleplay_chat.worker_health import WorkerHealth
-from roleplay_common.broker import Topics, publish_pipelined, publish_raw
+from roleplay_common.broker import Topics, envelope_headers
 from roleplay_common.db import add_to_outbox, claim_event
 from roleplay_common.events import (
     ChatTurnCompleted,
@@ -62,6 +64,7 @@ from roleplay_common.events import (
     TurnUsage,
     UsageRecorded,
 )
+from roleplay_common.events.turn_stream import DeltaEncoder
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 
@@ -86,14 +89,21 @@ class Prepared:
 
 
 class TurnRunner:
-    def __init__(self, runtime: Runtime, settings: ChatSettings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: ChatSettings,
+        http: httpx.AsyncClient,
+        stream_producer: TurnStreamProducer,
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.http = http
+        self.stream_producer = stream_producer
         self.health = WorkerHealth(http, interval=settings.worker_health_interval_seconds)
         self.memory = MemoryKeeper(runtime, settings, http)
         self.instance = f"chat-{uuid.uuid4().hex[:8]}"
-        self._slots = asyncio.Semaphore(settings.max_concurrent_turns)
+        self.limits = StreamLimits()
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
 
@@ -158,7 +168,8 @@ class TurnRunner:
     ) -> None:
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
             try:
-                async with self._slots, self._conversation_locks[command.conversation_id]:
+                await self._announce(command, envelope)
+                async with self._conversation_locks[command.conversation_id]:
                     await self.run(command, envelope, prepared)
             except asyncio.CancelledError:
                 raise
@@ -170,47 +181,32 @@ class TurnRunner:
     async def run(
         self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
     ) -> None:
-        topic = self.topics.name(ChatTurnDelta)
-        await self._publish(
-            topic,
-            envelope,
-            ChatTurnStarted(
-                turn_id=command.turn_id,
-                conversation_id=command.conversation_id,
-                user_id=command.user_id,
-                kind=command.kind,
-                user_message_id=command.user_message_id,
-                model_key=command.routes[0].model_key if command.routes else "",
-            ),
-        )
         history, memory = prepared.history, prepared.memory
         system = system_prompt(command, memory=memory)
-        seq = 0
         estimated_in: dict[str, int] = {}
-        sent: list[tuple[EventEnvelope, asyncio.Future[Any]]] = []
+        reply_stream = ReplyStream(
+            self.stream_producer,
+            self.topics.name(ChatTurnDelta),
+            DeltaEncoder(
+                turn_id=str(command.turn_id),
+                conversation_id=str(command.conversation_id),
+                user_id=str(command.user_id),
+                producer=self.runtime.name,
+                correlation_id=envelope.correlation_id,
+                causation_id=str(envelope.id),
+                traceparent=envelope.traceparent,
+            ),
+            window=self.settings.delta_window_ms / 1000,
+        )
 
         async def on_text(text: str) -> None:
-            nonlocal seq
-            seq += 1
-            if seq == 1:
+            if reply_stream.seq == 0:
                 FIRST_DELTA.observe(
                     max((datetime.now(UTC) - command.requested_at).total_seconds(), 0)
                 )
-            delta = self.runtime.envelope(
-                ChatTurnDelta(
-                    turn_id=command.turn_id,
-                    conversation_id=command.conversation_id,
-                    user_id=command.user_id,
-                    seq=seq,
-                    text=text,
-                ),
-                causation=envelope,
-            )
-            # Not waiting for each acknowledgement keeps the provider's stream flowing;
-            # every delta is confirmed before the turn's end is published.
-            sent.append((delta, await publish_pipelined(self.runtime.broker, topic, delta)))
+            await reply_stream.add(text)
 
-        def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
+        async def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
             prompt = assemble(
                 command,
                 history,
@@ -219,18 +215,28 @@ class TurnRunner:
                 max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
             )
             estimated_in[route.model_key] = prompt.tokens_in
-            return stream_chat(
-                self.http,
-                route,
-                prompt.messages,
-                max_tokens=prompt.max_tokens,
-                temperature=command.generation.temperature,
-                top_p=command.generation.top_p,
-                first_token_timeout=min(
-                    route.timeout_seconds, self.settings.first_token_timeout_seconds
-                ),
-                idle_timeout=self.settings.idle_timeout_seconds,
-            )
+            gate = self.limits.gate(route)
+            if gate.locked():
+                with self.limits.waiting(route).track_inprogress():
+                    await gate.acquire()
+            else:
+                await gate.acquire()
+            try:
+                async for event in stream_chat(
+                    self.http,
+                    route,
+                    prompt.messages,
+                    max_tokens=prompt.max_tokens,
+                    temperature=command.generation.temperature,
+                    top_p=command.generation.top_p,
+                    first_token_timeout=min(
+                        route.timeout_seconds, self.settings.first_token_timeout_seconds
+                    ),
+                    idle_timeout=self.settings.idle_timeout_seconds,
+                ):
+                    yield event
+            finally:
+                gate.release()
 
         heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
         try:
@@ -243,19 +249,37 @@ class TurnRunner:
                 backoff=self.settings.provider_backoff_seconds,
             )
         except TurnFailedError as failure:
-            await self._confirm(topic, sent)
-            await self._fail(command, envelope, failure, deltas=seq, estimated_in=estimated_in)
+            deltas = await reply_stream.finish()
+            await self._fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
             TURNS.labels("failed").inc()
             return
+        except BaseException:
+            reply_stream.abandon()
+            raise
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        await self._confirm(topic, sent)
-        await self._complete(command, envelope, reply, deltas=seq, estimated_in=estimated_in)
+        deltas = await reply_stream.finish()
+        await self._complete(command, envelope, reply, deltas=deltas, estimated_in=estimated_in)
         TURNS.labels("completed").inc()
-        log.info("turn completed", model=reply.route.model_key, deltas=seq)
-        self._detach(self._remember(command, reply.route, envelope), f"memory-{command.turn_id}")
+        log.info(
+            "turn completed",
+            kind=command.kind,
+            model=reply.route.model_key,
+            deltas=deltas,
+            attempts=len(reply.attempts),
+            first_token_ms=reply.attempts[-1].first_token_ms,
+        )
+        # The history read for the prompt (plus this turn's messages) is a lower bound of the
+        # conversation's length: too short to have anything to fold, memory is left alone.
+        if (
+            len(prepared.history) + 2
+            >= self.settings.memory_keep_recent + self.settings.memory_batch
+        ):
+            self._detach(
+                self._remember(command, reply.route, envelope), f"memory-{command.turn_id}"
+            )
 
     async def _remember(
         self, command: RequestChatTurn, route: ModelRoute, envelope: EventEnvelope
@@ -423,17 +447,6 @@ class TurnRunner:
     def _lease_end(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
 
-    async def _confirm(
-        self, topic: str, sent: list[tuple[EventEnvelope, asyncio.Future[Any]]]
-    ) -> None:
-        """Every delta acknowledged; any that was not is published again, in order (readers
-        drop copies by seq), so the text a client assembles equals the stored reply."""
-        results = await asyncio.gather(*(f for _, f in sent), return_exceptions=True)
-        if any(isinstance(r, BaseException) for r in results):
-            log.warning("re-sending deltas the broker did not acknowledge")
-            for delta, _ in sent:
-                await publish_raw(self.runtime.broker, topic, delta)
-
     async def _renew_lease(self, turn_id: uuid.UUID) -> None:
         while True:
             await asyncio.sleep(self.settings.turn_lease_seconds / 3)
@@ -517,12 +530,27 @@ class TurnRunner:
                 ),
             )
 
-    async def _publish(
-        self, topic: str, cause: EventEnvelope, payload: ChatTurnStarted | ChatTurnDelta
-    ) -> None:
-        await publish_raw(
-            self.runtime.broker, topic, self.runtime.envelope(payload, causation=cause)
+    async def _announce(self, command: RequestChatTurn, cause: EventEnvelope) -> None:
+        """`chat.turn.started`, before the turn waits for anything: its conversation's
+        previous turn or its model's capacity."""
+        started = self.runtime.envelope(
+            ChatTurnStarted(
+                turn_id=command.turn_id,
+                conversation_id=command.conversation_id,
+                user_id=command.user_id,
+                kind=command.kind,
+                user_message_id=command.user_message_id,
+                model_key=command.routes[0].model_key if command.routes else "",
+            ),
+            causation=cause,
         )
+        future = await self.stream_producer.send(
+            self.topics.name(ChatTurnStarted),
+            started.key.encode(),
+            started.model_dump_json().encode(),
+            [(k, v.encode()) for k, v in envelope_headers(started).items()],
+        )
+        await future
 
 
 def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> TurnError | None:

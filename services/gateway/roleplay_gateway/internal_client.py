@@ -24,7 +24,7 @@ class InternalClient:
         self.http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
         )
 
     async def close(self) -> None:

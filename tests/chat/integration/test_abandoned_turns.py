@@ -10,6 +10,7 @@ import httpx
 import sqlalchemy as sa
 
 from roleplay_chat.app import MIGRATIONS
+from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA, Conversation, Turn
 from roleplay_chat.turns import TurnRunner
@@ -24,7 +25,8 @@ async def test_an_expired_lease_ends_the_turn_with_a_clear_failure(test_env: Iso
     await asyncio.to_thread(upgrade_to_head, test_env.database_url, MIGRATIONS)
     settings = ChatSettings()
     runtime = Runtime.create("chat", SCHEMA, settings)
-    runner = TurnRunner(runtime, settings, httpx.AsyncClient())
+    producer = TurnStreamProducer(settings.kafka, client_id="tests")
+    runner = TurnRunner(runtime, settings, httpx.AsyncClient(), producer)
     user, conversation_id, turn_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     command = RequestChatTurn(
         turn_id=turn_id,

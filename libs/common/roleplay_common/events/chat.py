@@ -76,6 +76,9 @@ class ModelRoute(BaseModel):
     max_output_tokens: int = 512
     priority: int = 0
     timeout_seconds: float = 60.0
+    max_concurrent_streams: int = Field(
+        default=4096, description="Streams the model serves at once (from the catalog)."
+    )
     input_cost_per_mtok: Decimal = Decimal(0)
     output_cost_per_mtok: Decimal = Decimal(0)
     cost_per_image: Decimal = Decimal(0)

@@ -87,6 +87,7 @@ def model_view(m: Model, provider: Provider | None = None) -> dict[str, Any]:
         "output_cost_per_mtok": str(m.output_cost_per_mtok),
         "cost_per_image": str(m.cost_per_image),
         "timeout_seconds": m.timeout_seconds,
+        "max_concurrent_streams": m.max_concurrent_streams,
         "input_defaults": m.input_defaults,
     }
 

@@ -72,6 +72,7 @@ def to_route(model: Model, provider: Provider) -> ModelRoute:
         max_output_tokens=model.max_output_tokens,
         priority=model.priority,
         timeout_seconds=model.timeout_seconds,
+        max_concurrent_streams=model.max_concurrent_streams,
         input_cost_per_mtok=model.input_cost_per_mtok,
         output_cost_per_mtok=model.output_cost_per_mtok,
         cost_per_image=model.cost_per_image,

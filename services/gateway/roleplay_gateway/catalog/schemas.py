@@ -55,6 +55,9 @@ class ModelCreate(BaseModel):
     output_cost_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
     cost_per_image: Decimal = Field(default=Decimal(0), ge=0)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_concurrent_streams: int = Field(
+        default=4096, ge=1, le=1_000_000, description="Streams this model serves at once."
+    )
     input_defaults: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -71,6 +74,7 @@ class ModelUpdate(Changes):
     output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
     cost_per_image: Decimal | None = Field(default=None, ge=0)
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
+    max_concurrent_streams: int | None = Field(default=None, ge=1, le=1_000_000)
     input_defaults: dict[str, Any] | None = None
 
 

@@ -54,6 +54,7 @@ class Model(SQLModel, table=True):
     output_cost_per_mtok: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(18, 6))
     cost_per_image: Decimal = Field(default=Decimal(0), sa_type=sa.Numeric(18, 6))
     timeout_seconds: float = 60.0
+    max_concurrent_streams: int = 4096
     input_defaults: dict[str, Any] = Field(default_factory=dict, sa_type=pg.JSONB)
     created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from roleplay_common.broker import publish_raw
 from roleplay_common.events import (
@@ -31,7 +32,7 @@ from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.routing import chat_routes, select_prompt_template
 from roleplay_gateway.characters.service import character_card
 from roleplay_gateway.conversations.endpoints import ChatDep
-from roleplay_gateway.deps import RuntimeDep, SessionDep
+from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.turns.sse import turn_stream_response
 from roleplay_gateway.turns.stream_hub import STARTED_SEQ, StreamEvent, TurnLog, TurnStreamHub
@@ -88,7 +89,6 @@ async def send_message(
     body: SendMessage,
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     runtime: RuntimeDep,
     chat: ChatDep,
     hub: HubDep,
@@ -100,7 +100,6 @@ async def send_message(
         "send",
         conversation_id,
         user=user,
-        session=session,
         runtime=runtime,
         chat=chat,
         hub=hub,
@@ -117,7 +116,6 @@ async def regenerate(
     conversation_id: uuid.UUID,
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     runtime: RuntimeDep,
     chat: ChatDep,
     hub: HubDep,
@@ -130,7 +128,6 @@ async def regenerate(
         "regenerate",
         conversation_id,
         user=user,
-        session=session,
         runtime=runtime,
         chat=chat,
         hub=hub,
@@ -145,7 +142,6 @@ async def continue_story(
     conversation_id: uuid.UUID,
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     runtime: RuntimeDep,
     chat: ChatDep,
     hub: HubDep,
@@ -158,7 +154,6 @@ async def continue_story(
         "continue",
         conversation_id,
         user=user,
-        session=session,
         runtime=runtime,
         chat=chat,
         hub=hub,
@@ -196,7 +191,6 @@ async def start_turn(
     conversation_id: uuid.UUID,
     *,
     user: AuthUser,
-    session: SessionDep,
     runtime: RuntimeDep,
     chat: ChatDep,
     hub: TurnStreamHub,
@@ -208,23 +202,25 @@ async def start_turn(
     conversation = await chat.call(
         "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
     )
-    character = await _conversation_character(session, user, conversation)
-    persona = await _conversation_persona(session, user, conversation)
     cache: CatalogCache = request.app.state.catalog_cache
     requested = model or conversation.get("model")
-    routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
-    content_mode: Literal["sfw", "nsfw"] = (
-        "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
-    )
-    template = await cache.get(
-        ("template", routes[0].model_key, content_mode),
-        lambda: select_prompt_template(
-            session,
-            use_case="character_roleplay",
-            target_model=routes[0].model_key,
-            content_mode=content_mode,
-        ),
-    )
+    # A short transaction for the lookups: none stays open while the reply streams.
+    async with runtime.db.transaction() as session:
+        character = await _conversation_character(session, user, conversation)
+        persona = await _conversation_persona(session, user, conversation)
+        routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
+        content_mode: Literal["sfw", "nsfw"] = (
+            "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
+        )
+        template = await cache.get(
+            ("template", routes[0].model_key, content_mode),
+            lambda: select_prompt_template(
+                session,
+                use_case="character_roleplay",
+                target_model=routes[0].model_key,
+                content_mode=content_mode,
+            ),
+        )
     await _check_quota(request, user)
 
     def stable(name: str) -> uuid.UUID:
@@ -278,7 +274,7 @@ async def _check_quota(request: Request, user: AuthUser) -> None:
 
 
 async def _conversation_character(
-    session: SessionDep, user: AuthUser, conversation: dict[str, Any]
+    session: AsyncSession, user: AuthUser, conversation: dict[str, Any]
 ) -> CharacterCard:
     try:
         return await character_card(
@@ -293,7 +289,7 @@ async def _conversation_character(
 
 
 async def _conversation_persona(
-    session: SessionDep, user: AuthUser, conversation: dict[str, Any]
+    session: AsyncSession, user: AuthUser, conversation: dict[str, Any]
 ) -> CharacterCard | None:
     if not conversation.get("persona_id"):
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from roleplay_common.events import (
     EventEnvelope,
     RequestChatTurn,
 )
+from roleplay_common.events.turn_stream import DELTA_TYPE, read_delta
 from roleplay_common.logging import get_logger
 from roleplay_common.settings import KafkaSettings
 
@@ -59,20 +61,67 @@ class TurnLog:
     final_seq: int | None = None
     finished_at: float | None = None
     created_at: float = field(default_factory=time.monotonic)
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
         return self.final_seq is not None
 
-    def after(self, seq: int) -> list[StreamEvent]:
-        return [self.events[s] for s in sorted(self.events) if s > seq]
+    @property
+    def last_seq(self) -> int:
+        return max(self.events, default=STARTED_SEQ - 1)
 
-    def complete_through(self, seq: int) -> bool:
-        """All events up to and including the final one are present after `seq`."""
-        if self.final_seq is None:
+    def add(self, event: StreamEvent) -> None:
+        """Keep an event (a copy of one already kept is dropped) and wake the readers."""
+        if event.name in ("turn.completed", "turn.failed"):
+            if self.final_seq is not None:
+                return
+            # An interrupted turn may report fewer deltas than went out: never let the
+            # final event collide with one already seen.
+            seq = max(event.seq, self.last_seq + 1)
+            self.events[seq] = StreamEvent(seq, event.name, event.data)
+            self.final_seq = seq
+            self.finished_at = time.monotonic()
+        elif event.seq in self.events or self.finished:
+            return
+        else:
+            self.events[event.seq] = event
+        self._wake()
+
+    def ready_after(self, position: int) -> list[StreamEvent]:
+        """Events after `position` a reader may have now: while the turn runs only those with
+        no gap before them; once it ended, everything left."""
+        ready: list[StreamEvent] = []
+        seq = position + 1
+        last = self.last_seq
+        while seq <= last:
+            event = self.events.get(seq)
+            if event is not None:
+                ready.append(event)
+            elif not self.finished:
+                break
+            seq += 1
+        return ready
+
+    async def changed(self, timeout: float) -> bool:
+        """Wait until an event arrives; False when `timeout` passed first."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+            return True
+        except TimeoutError:
             return False
-        return all(s in self.events for s in range(seq + 1, self.final_seq + 1))
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 class TurnStreamHub:
@@ -86,7 +135,7 @@ class TurnStreamHub:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.caught_up = asyncio.Event()
-        self._seen = asyncio.Condition()
+        self._expected: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
 
     async def start(self) -> None:
         names = [self.topics.name(ChatTurnDelta), self.topics.name(RequestChatTurn)]
@@ -128,7 +177,7 @@ class TurnStreamHub:
             for records in batches.values():
                 for record in records:
                     if record.value is not None:
-                        await self._apply(record.value)
+                        self._apply(record.value)
             if not self.caught_up.is_set() and all(await self._positions_reached(pending)):
                 self.caught_up.set()
                 log.info("turn stream hub caught up", turns=len(self.turns))
@@ -140,44 +189,47 @@ class TurnStreamHub:
         assert self._consumer is not None
         return [await self._consumer.position(tp) >= end for tp, end in ends.items()]
 
-    async def _apply(self, raw: bytes) -> None:
+    def _apply(self, raw: bytes) -> None:
+        """One record of the turn topics. Deltas, nearly all of them, are read straight from
+        the JSON; the rare other events are validated as usual."""
         try:
-            envelope = EventEnvelope.model_validate_json(raw)
-            payload = envelope.payload()
+            decoded = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(decoded, dict):
+            return
+        if decoded.get("type") == DELTA_TYPE:
+            delta = read_delta(decoded)
+            if delta is not None:
+                turn = self.expect(delta.turn_id, delta.user_id, delta.conversation_id)
+                turn.add(
+                    StreamEvent(
+                        delta.seq,
+                        "delta",
+                        {"turn_id": str(delta.turn_id), "seq": delta.seq, "text": delta.text},
+                    )
+                )
+            return
+        try:
+            payload = EventEnvelope.model_validate(decoded).payload()
         except ValueError:
             return
         if isinstance(payload, RequestChatTurn):
             turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
             turn.user_message_id = payload.user_message_id
-            async with self._seen:
-                self._seen.notify_all()
             return
-        if not isinstance(
-            payload, ChatTurnStarted | ChatTurnDelta | ChatTurnCompleted | ChatTurnFailed
-        ):
-            return
-        turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
-        event = _stream_event(payload, turn)
-        async with turn.changed:
-            if event.name in ("turn.completed", "turn.failed"):
-                if turn.final_seq is None:
-                    # An interrupted turn may report fewer deltas than went out: never let the
-                    # final event collide with one already seen.
-                    seq = max(event.seq, max(turn.events, default=STARTED_SEQ) + 1)
-                    turn.events[seq] = StreamEvent(seq, event.name, event.data)
-                    turn.final_seq = seq
-                    turn.finished_at = time.monotonic()
-            elif event.seq not in turn.events and not turn.finished:
-                turn.events[event.seq] = event
-            turn.changed.notify_all()
-        async with self._seen:
-            self._seen.notify_all()
+        if isinstance(payload, ChatTurnStarted | ChatTurnCompleted | ChatTurnFailed):
+            turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
+            turn.add(_stream_event(payload, turn))
 
     def expect(self, turn_id: uuid.UUID, user_id: uuid.UUID, conversation_id: uuid.UUID) -> TurnLog:
         """Know a turn (and whose it is) before its first event arrives."""
         turn = self.turns.get(turn_id)
         if turn is None:
             turn = self.turns[turn_id] = TurnLog(turn_id, user_id, conversation_id)
+            for waiter in self._expected.pop(turn_id, []):
+                if not waiter.done():
+                    waiter.set_result(None)
         return turn
 
     async def find(self, turn_id: uuid.UUID, *, wait: float) -> TurnLog | None:
@@ -185,8 +237,12 @@ class TurnStreamHub:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
                 await self.caught_up.wait()
-                async with self._seen:
-                    await self._seen.wait_for(lambda: turn_id in self.turns)
+                if turn_id not in self.turns:
+                    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                    self._expected.setdefault(turn_id, []).append(waiter)
+                    await waiter
+        if turn_id not in self.turns:
+            self._expected.pop(turn_id, None)
         return self.turns.get(turn_id)
 
     async def events(
@@ -199,37 +255,18 @@ class TurnStreamHub:
         """
         position = after
         while True:
-            idle = False
-            async with turn.changed:
-                ready = self._ready(turn, position)
-                if not ready:
-                    if turn.finished:
-                        return
-                    try:
-                        async with asyncio.timeout(keepalive):
-                            await turn.changed.wait()
-                    except TimeoutError:
-                        idle = True
-            if idle:
-                yield None
+            ready = turn.ready_after(position)
+            if not ready:
+                if turn.finished:
+                    return
+                if not await turn.changed(keepalive):
+                    yield None
                 continue
             for event in ready:
                 yield event
                 position = event.seq
             if turn.final_seq is not None and position >= turn.final_seq:
                 return
-
-    @staticmethod
-    def _ready(turn: TurnLog, position: int) -> list[StreamEvent]:
-        pending = turn.after(position)
-        if turn.finished:
-            return pending
-        ready: list[StreamEvent] = []
-        for event in pending:
-            if event.seq != position + 1 + len(ready):
-                break
-            ready.append(event)
-        return ready
 
     def evict(self) -> None:
         now = time.monotonic()

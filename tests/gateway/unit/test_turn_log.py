@@ -1,0 +1,48 @@
+"""A turn's events in the hub: in order, without gaps while it runs, copies dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from roleplay_gateway.turns.stream_hub import StreamEvent, TurnLog
+
+
+def delta(seq: int) -> StreamEvent:
+    return StreamEvent(seq, "delta", {"seq": seq, "text": f"t{seq}"})
+
+
+def new_turn() -> TurnLog:
+    return TurnLog(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
+
+
+def test_a_running_turn_gives_only_events_without_a_gap_before_them() -> None:
+    turn = new_turn()
+    turn.add(StreamEvent(0, "turn.started", {}))
+    for seq in (1, 2, 4):
+        turn.add(delta(seq))
+    assert [e.seq for e in turn.ready_after(-1)] == [0, 1, 2]
+    turn.add(delta(3))
+    assert [e.seq for e in turn.ready_after(2)] == [3, 4]
+    turn.add(StreamEvent(3, "delta", {"seq": 3, "text": "a copy"}))
+    assert turn.events[3].data["text"] == "t3"
+
+
+def test_an_ended_turn_gives_everything_left_and_its_end_never_collides() -> None:
+    turn = new_turn()
+    for seq in (1, 2, 3):
+        turn.add(delta(seq))
+    turn.add(StreamEvent(2, "turn.failed", {"error": {}}))  # reported fewer deltas than sent
+    assert turn.final_seq == 4
+    assert [e.name for e in turn.ready_after(0)] == ["delta", "delta", "delta", "turn.failed"]
+    turn.add(delta(5))
+    assert 5 not in turn.events
+
+
+async def test_a_reader_wakes_when_an_event_arrives_and_times_out_otherwise() -> None:
+    turn = new_turn()
+    assert await turn.changed(0.01) is False
+    waiting = asyncio.create_task(turn.changed(5))
+    await asyncio.sleep(0)
+    turn.add(delta(1))
+    assert await waiting is True
