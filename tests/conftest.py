@@ -14,9 +14,10 @@ other's data.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -33,15 +34,28 @@ class IsolatedEnv:
     database_url: str
     topic_prefix: str
     bucket_prefix: str
+    secrets: dict[str, str] = field(default_factory=lambda: session_secrets())
 
     def as_env(self) -> dict[str, str]:
         env = self.endpoints.as_env()
+        env.update(self.secrets)
         env.update(
             ROLEPLAY_DATABASE_URL=self.database_url,
             ROLEPLAY_KAFKA_TOPIC_PREFIX=self.topic_prefix,
             ROLEPLAY_S3_BUCKET_PREFIX=self.bucket_prefix,
         )
         return env
+
+
+def session_secrets() -> dict[str, str]:
+    """Secrets of this test session's services, made for it (services refuse known ones)."""
+    webhook = secrets.token_urlsafe(32)
+    return {
+        "GATEWAY_JWT_SECRET": secrets.token_urlsafe(48),
+        "GATEWAY_WEBHOOK_SECRET": webhook,
+        "SCENES_WEBHOOK_SECRET": webhook,
+        "GATEWAY_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+    }
 
 
 def _with_database(url: str, name: str) -> str:

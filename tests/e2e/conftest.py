@@ -7,6 +7,7 @@ MinIO are the session's isolated real servers (tests/conftest.py).
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -162,7 +163,11 @@ async def new_user(stack: Stack) -> AsyncIterator[Any]:
 async def admin(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=stack.gateway) as anon:
         response = await anon.post(
-            "/v1/auth/login", json={"email": "admin@roleplay.local", "password": "admin-password"}
+            "/v1/auth/login",
+            json={
+                "email": "admin@roleplay.local",
+                "password": os.environ["GATEWAY_ADMIN_PASSWORD"],
+            },
         )
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]

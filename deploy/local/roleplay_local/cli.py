@@ -120,8 +120,12 @@ def up(
     ] = True,
 ) -> None:
     """Run the whole system: infrastructure, the stand-in and the five services."""
+    from roleplay_local.local_secrets import announcement, local_secrets, secrets_file
+
     infra_env = {} if _given_endpoints() is not None else infra.up().as_env()
-    env = system.system_env(dict(os.environ), infra_env)
+    generated, created = local_secrets()
+    env = system.system_env(dict(os.environ), {**infra_env, **generated})
+    typer.echo(announcement(generated, created, secrets_file(), dict(os.environ)))
     code = asyncio.run(system.run_system(env, standin=standin, log_dir=log_dir() / "services"))
     raise typer.Exit(code)
 

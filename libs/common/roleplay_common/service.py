@@ -27,6 +27,7 @@ from roleplay_common.db.migrations import upgrade_to_head
 from roleplay_common.events import Event, EventEnvelope, Ping, Pong
 from roleplay_common.http import CorrelationMiddleware, install_error_handlers
 from roleplay_common.logging import configure_logging, get_logger
+from roleplay_common.secrets_policy import InsecureSettingsError, refuse_weak_secrets
 from roleplay_common.settings import ServiceSettings
 from roleplay_common.storage import ObjectStorage
 
@@ -112,6 +113,7 @@ def create_service_app(
     on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
     settings = runtime.settings
+    refuse_weak_secrets(runtime.name, settings.secrets())
     add_diagnostics(router, runtime)
     router.attach(
         runtime.broker,
@@ -207,8 +209,14 @@ async def readiness(runtime: Runtime) -> dict[str, str]:
 
 def run_service(app_factory: str, settings: ServiceSettings) -> None:
     """Entry point of `python -m roleplay_<service>`."""
+    import sys
+
     import uvicorn
 
+    try:
+        refuse_weak_secrets(app_factory.split(".")[0], settings.secrets())
+    except InsecureSettingsError as exc:
+        sys.exit(str(exc))
     uvicorn.run(
         app_factory,
         factory=True,

@@ -67,3 +67,8 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        """This service's own secrets by environment variable, checked at start (see
+        `roleplay_common.secrets_policy`); none by default."""
+        return {}

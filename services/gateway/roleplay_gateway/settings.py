@@ -50,3 +50,10 @@ class GatewaySettings(ServiceSettings):
     catalog_cache_seconds: float = Field(
         default=5.0, description="How long routes and prompt templates are cached per instance."
     )
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        return {
+            "GATEWAY_JWT_SECRET": self.jwt_secret,
+            "GATEWAY_WEBHOOK_SECRET": self.webhook_secret,
+            "GATEWAY_ADMIN_PASSWORD": self.admin_password,
+        }

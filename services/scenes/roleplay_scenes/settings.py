@@ -30,3 +30,6 @@ class ScenesSettings(ServiceSettings):
         "(polling continues as the fallback).",
     )
     webhook_secret: SecretStr = SecretStr("dev-only-webhook-secret")
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        return {"SCENES_WEBHOOK_SECRET": self.webhook_secret}

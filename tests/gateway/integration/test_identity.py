@@ -228,3 +228,31 @@ async def test_the_openapi_document_describes_these_routes(gateway: Gateway) -> 
         "/v1/admin/workers": {"get"},
     }.items():
         assert methods <= set(paths[path]), path
+
+
+async def test_the_admin_password_follows_the_configuration(gateway: Gateway) -> None:
+    """A changed `GATEWAY_ADMIN_PASSWORD` replaces the stored one on the next start; the
+    repository's old default never logs in."""
+    from roleplay_gateway.auth.service import ensure_admin
+
+    settings = gateway.settings
+    login = {"email": settings.admin_email}
+    refused = await gateway.client.post(
+        "/v1/auth/login", json={**login, "password": "admin-password"}
+    )
+    assert refused.status_code == 401
+    async with gateway.runtime.db.transaction() as session:
+        await ensure_admin(session, settings.admin_email, "a-new-admin-password-1234")
+    new = await gateway.client.post(
+        "/v1/auth/login", json={**login, "password": "a-new-admin-password-1234"}
+    )
+    assert new.status_code == 200
+    old = await gateway.client.post(
+        "/v1/auth/login",
+        json={**login, "password": settings.admin_password.get_secret_value()},
+    )
+    assert old.status_code == 401
+    async with gateway.runtime.db.transaction() as session:
+        await ensure_admin(
+            session, settings.admin_email, settings.admin_password.get_secret_value()
+        )

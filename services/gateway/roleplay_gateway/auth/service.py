@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from roleplay_common.http import ApiError
+from roleplay_common.logging import get_logger
 from roleplay_gateway.auth.passwords import hash_password, verify_password
 from roleplay_gateway.auth.store import Profile, User, UserRole
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,13 @@ async def update_profile(session: AsyncSession, user: AuthUser, changes: dict[st
 
 
 async def ensure_admin(session: AsyncSession, email: str, password: str) -> uuid.UUID:
-    """The configured admin account, created once."""
+    """The configured admin account: created once; when the configured password changed,
+    the new one replaces the old (the environment is the source of truth for it)."""
     existing = await find_by_email(session, email)
     if existing is not None:
+        if not await verify_password(existing.password_hash, password):
+            existing.password_hash = await hash_password(password)
+            log.warning("admin password replaced by the configured one", email=email)
         return existing.id
     admin = await create_user(
         session, email=email, username="admin", password=password, roles=["admin"]
