@@ -47,11 +47,12 @@ async def test_a_signed_url_works_then_expires(storage: ObjectStorage) -> None:
     key = f"{uuid.uuid4()}.txt"
     await storage.put(USER_LIBRARY, key, b"hello", "text/plain")
     long_lived = await storage.signed_url(USER_LIBRARY, key)
-    short_lived = await storage.signed_url(USER_LIBRARY, key, ttl=timedelta(seconds=1))
+    # X-Amz-Date is whole seconds: a TTL of 3 s stays valid for at least 2 s after signing.
+    short_lived = await storage.signed_url(USER_LIBRARY, key, ttl=timedelta(seconds=3))
     async with httpx.AsyncClient() as client:
-        assert (await client.get(long_lived)).content == b"hello"
         assert (await client.get(short_lived)).status_code == 200
-        await asyncio.sleep(2.1)  # the subject of this test is time itself
+        assert (await client.get(long_lived)).content == b"hello"
+        await asyncio.sleep(4.1)  # the subject of this test is time itself
         expired = await client.get(short_lived)
         assert expired.status_code == 403
         assert b"expired" in expired.content.lower()
