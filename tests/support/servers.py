@@ -11,6 +11,8 @@ from typing import Any
 
 import uvicorn
 
+from roleplay_common.http import SERVER_KEEPALIVE_SECONDS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -23,7 +25,13 @@ def free_port() -> int:
 async def serve(app: Any, port: int) -> AsyncIterator[str]:
     """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

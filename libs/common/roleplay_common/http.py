@@ -27,6 +27,12 @@ log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 
+# A client must drop an idle connection well before the server closes it, or a request sent
+# on a connection the server is closing fails with a reset. Servers keep idle connections
+# this long; our clients keep them at most `CLIENT_KEEPALIVE_SECONDS`.
+SERVER_KEEPALIVE_SECONDS = 65
+CLIENT_KEEPALIVE_SECONDS = 15.0
+
 HTTP_REQUESTS = Counter(
     "roleplay_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
 )

@@ -25,7 +25,11 @@ from roleplay_common.broker import EventRouter, Topics, ensure_topics, make_brok
 from roleplay_common.db import Database, OutboxRelay, add_to_outbox, claim_event
 from roleplay_common.db.migrations import upgrade_to_head
 from roleplay_common.events import Event, EventEnvelope, Ping, Pong
-from roleplay_common.http import CorrelationMiddleware, install_error_handlers
+from roleplay_common.http import (
+    SERVER_KEEPALIVE_SECONDS,
+    CorrelationMiddleware,
+    install_error_handlers,
+)
 from roleplay_common.logging import configure_logging, get_logger
 from roleplay_common.secrets_policy import InsecureSettingsError, refuse_weak_secrets
 from roleplay_common.settings import ServiceSettings
@@ -225,4 +229,5 @@ def run_service(app_factory: str, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from roleplay_common.http import REQUEST_ID_HEADER, ApiError
+from roleplay_common.http import CLIENT_KEEPALIVE_SECONDS, REQUEST_ID_HEADER, ApiError
 from roleplay_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -24,7 +24,11 @@ class InternalClient:
         self.http = httpx.AsyncClient(
             base_url=base_url,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            limits=httpx.Limits(
+                max_connections=1000,
+                max_keepalive_connections=200,
+                keepalive_expiry=CLIENT_KEEPALIVE_SECONDS,
+            ),
         )
 
     async def close(self) -> None:
