@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,7 @@ def ensure_installed() -> Path:
     if executable.exists():
         return executable
     print(f"installing LiteLLM {VERSION} for the benchmark into {VENV} (once)…", flush=True)
-    uv = [sys.executable, "-m", "uv"]
+    uv = _uv()
     subprocess.run([*uv, "venv", "-q", "-p", "3.11", str(VENV)], check=True)
     subprocess.run(
         [
@@ -44,6 +45,14 @@ def ensure_installed() -> Path:
         check=True,
     )
     return executable
+
+
+def _uv() -> list[str]:
+    """uv on PATH, else the one the Makefile installs into the base interpreter (the
+    project's own virtual environment has no uv)."""
+    if found := shutil.which("uv"):
+        return [found]
+    return [str(Path(sys.base_prefix) / "bin" / "python3"), "-m", "uv"]
 
 
 @contextlib.contextmanager

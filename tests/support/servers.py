@@ -22,7 +22,7 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve(app: Any, port: int) -> AsyncIterator[str]:
+async def serve(app: Any, port: int, *, lifespan: str = "on") -> AsyncIterator[str]:
     """Run `app` on 127.0.0.1:`port` until the block ends; yields its base URL."""
     config = uvicorn.Config(
         app,
@@ -30,7 +30,7 @@ async def serve(app: Any, port: int) -> AsyncIterator[str]:
         port=port,
         log_config=None,
         access_log=False,
-        lifespan="on",
+        lifespan=lifespan,
         timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
     server = uvicorn.Server(config)

@@ -29,8 +29,16 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROLEPLAY_DATABASE_", extra="ignore")
 
     url: SecretStr = SecretStr("postgresql+asyncpg://roleplay:roleplay@127.0.0.1:15432/roleplay")
-    pool_size: int = 10
+    pool_size: int = Field(
+        default=20, description="Connections kept open; overflow ones are closed after use."
+    )
     max_overflow: int = 10
+    pre_ping: bool = Field(
+        default=False,
+        description="Test each connection with a round trip before use. Off: a dead "
+        "connection fails one statement, and the pool then replaces all connections older "
+        "than that failure.",
+    )
     echo: bool = False
 
 

@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from roleplay_chat import api, handlers
+from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA
@@ -27,14 +28,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: ChatSettings | None = None) -> FastAPI:
     settings = settings or ChatSettings()
     runtime = Runtime.create("chat", SCHEMA, settings)
-    http = httpx.AsyncClient(
-        limits=httpx.Limits(
-            max_connections=settings.provider_max_connections,
-            max_keepalive_connections=settings.provider_max_connections,
-        )
-    )
+    http = httpx.AsyncClient()
+    providers = ProviderSession(settings.provider_max_connections)
     stream_producer = TurnStreamProducer(settings.kafka, client_id=runtime.name)
-    turns = TurnRunner(runtime, settings, http, stream_producer)
+    turns = TurnRunner(runtime, settings, http, providers, stream_producer)
     router = EventRouter("chat")
     handlers.register(router, turns)
     handlers.attach_turn_commands(runtime, turns)
@@ -47,6 +44,7 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
     async def stop(runtime: Runtime) -> None:
         await turns.shutdown()
         await stream_producer.stop()
+        await providers.close()
         await http.aclose()
 
     app = create_service_app(

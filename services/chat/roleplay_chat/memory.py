@@ -11,14 +11,13 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import httpx
 import sqlalchemy as sa
 from sqlmodel import col
 
 from roleplay_chat.domain import memory as rules
 from roleplay_chat.domain.prompt import HistoryMessage, Memory
 from roleplay_chat.providers.errors import ProviderError
-from roleplay_chat.providers.openai_compatible import TextDelta, stream_chat
+from roleplay_chat.providers.openai_compatible import ProviderSession, TextDelta, stream_chat
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import Conversation, Message
 from roleplay_common.db import add_to_outbox
@@ -30,10 +29,12 @@ log = get_logger(__name__)
 
 
 class MemoryKeeper:
-    def __init__(self, runtime: Runtime, settings: ChatSettings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, runtime: Runtime, settings: ChatSettings, providers: ProviderSession
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.http = http
+        self.providers = providers
 
     async def update(
         self, command: RequestChatTurn, route: ModelRoute, cause: EventEnvelope
@@ -68,7 +69,7 @@ class MemoryKeeper:
         text, error = "", None
         try:
             async for event in stream_chat(
-                self.http,
+                self.providers,
                 route,
                 messages,
                 max_tokens=400,

@@ -34,7 +34,7 @@ from sqlmodel import col
 from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system_prompt
 from roleplay_chat.domain.tokens import count_tokens
 from roleplay_chat.memory import MemoryKeeper
-from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
+from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
@@ -94,14 +94,15 @@ class TurnRunner:
         runtime: Runtime,
         settings: ChatSettings,
         http: httpx.AsyncClient,
+        providers: ProviderSession,
         stream_producer: TurnStreamProducer,
     ) -> None:
         self.runtime = runtime
         self.settings = settings
-        self.http = http
+        self.providers = providers
         self.stream_producer = stream_producer
         self.health = WorkerHealth(http, interval=settings.worker_health_interval_seconds)
-        self.memory = MemoryKeeper(runtime, settings, http)
+        self.memory = MemoryKeeper(runtime, settings, providers)
         self.instance = f"chat-{uuid.uuid4().hex[:8]}"
         self.limits = StreamLimits()
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -223,7 +224,7 @@ class TurnRunner:
                 await gate.acquire()
             try:
                 async for event in stream_chat(
-                    self.http,
+                    self.providers,
                     route,
                     prompt.messages,
                     max_tokens=prompt.max_tokens,

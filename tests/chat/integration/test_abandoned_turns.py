@@ -10,6 +10,7 @@ import httpx
 import sqlalchemy as sa
 
 from roleplay_chat.app import MIGRATIONS
+from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import SCHEMA, Conversation, Turn
@@ -26,7 +27,8 @@ async def test_an_expired_lease_ends_the_turn_with_a_clear_failure(test_env: Iso
     settings = ChatSettings()
     runtime = Runtime.create("chat", SCHEMA, settings)
     producer = TurnStreamProducer(settings.kafka, client_id="tests")
-    runner = TurnRunner(runtime, settings, httpx.AsyncClient(), producer)
+    http = httpx.AsyncClient()
+    runner = TurnRunner(runtime, settings, http, ProviderSession(10), producer)
     user, conversation_id, turn_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     command = RequestChatTurn(
         turn_id=turn_id,
@@ -74,5 +76,5 @@ async def test_an_expired_lease_ends_the_turn_with_a_clear_failure(test_env: Iso
         assert failed[0]["data"]["error"]["code"] == "turn_interrupted"
         assert failed[0]["causation_id"] == str(envelope.id)
     finally:
-        await runner.http.aclose()
+        await http.aclose()
         await runtime.db.dispose()

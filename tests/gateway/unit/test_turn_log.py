@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from roleplay_gateway.turns.stream_hub import StreamEvent, TurnLog
+from roleplay_common.settings import KafkaSettings
+from roleplay_gateway.turns.stream_hub import StreamEvent, TurnLog, TurnStreamHub
 
 
 def delta(seq: int) -> StreamEvent:
@@ -46,3 +47,28 @@ async def test_a_reader_wakes_when_an_event_arrives_and_times_out_otherwise() ->
     await asyncio.sleep(0)
     turn.add(delta(1))
     assert await waiting is True
+
+
+async def test_a_delta_that_arrives_after_the_end_is_still_sent_in_its_place() -> None:
+    hub = TurnStreamHub(KafkaSettings(), topics=None)  # type: ignore[arg-type]
+    turn = new_turn()
+    turn.add(delta(1))
+    turn.add(StreamEvent(3, "turn.completed", {}))  # deltas and the end travel apart
+    reader = hub.events(turn, after=0)
+    late = asyncio.get_running_loop().call_later(0.05, turn.add, delta(2))
+    assert [(e.seq, e.name) for e in [e async for e in reader if e is not None]] == [
+        (1, "delta"),
+        (2, "delta"),
+        (3, "turn.completed"),
+    ]
+    late.cancel()
+
+
+async def test_a_delta_that_never_arrives_is_skipped_after_a_grace() -> None:
+    hub = TurnStreamHub(KafkaSettings(), topics=None)  # type: ignore[arg-type]
+    hub.gap_grace = 0.05
+    turn = new_turn()
+    turn.add(delta(1))
+    turn.add(StreamEvent(3, "turn.completed", {}))
+    seen = [e.seq async for e in hub.events(turn, after=0) if e is not None]
+    assert seen == [1, 3]

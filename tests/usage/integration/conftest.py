@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
 
 from roleplay_common.broker import ensure_topics
 from roleplay_common.db.plumbing import outbox_table
@@ -29,17 +30,34 @@ from roleplay_usage.ingest import Call
 from roleplay_usage.settings import UsageSettings
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer
+from tests.support.servers import free_port, serve
 from tests.support.services import running
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 @pytest.fixture(scope="package")
-async def usage_service(test_env: IsolatedEnv) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+async def usage_app(test_env: IsolatedEnv) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The usage service on this session's topics and database (consumer group usage.ingest)."""
     app = create_app()
     async with running(app) as client:
-        yield app.state.runtime, client
+        yield app, client
+
+
+@pytest.fixture(scope="package")
+async def usage_service(
+    usage_app: tuple[FastAPI, httpx.AsyncClient],
+) -> tuple[Runtime, httpx.AsyncClient]:
+    app, client = usage_app
+    runtime: Runtime = app.state.runtime
+    return runtime, client
+
+
+@pytest.fixture(scope="package")
+async def usage_url(usage_app: tuple[FastAPI, httpx.AsyncClient]) -> AsyncIterator[str]:
+    """The same running service on a real port, for clients that speak HTTP over sockets."""
+    async with serve(usage_app[0], free_port(), lifespan="off") as url:
+        yield url
 
 
 def call(

@@ -135,11 +135,9 @@ async def test_aggregates_by_provider_model_day_and_hour_with_percentiles(
 
 
 @pytest.fixture
-async def gateway(usage_service: Any) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
+async def gateway(usage_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     """The gateway's usage routes on the usage service, with the caller set by the test."""
-    _, usage_client = usage_service
-    usage = InternalClient("usage", "http://svc")
-    usage.http = usage_client
+    usage = InternalClient("usage", usage_url)
     caller: dict[str, Any] = {"user": person()}
     app = FastAPI()
     install_error_handlers(app)
@@ -150,6 +148,7 @@ async def gateway(usage_service: Any) -> AsyncIterator[tuple[httpx.AsyncClient, 
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
         yield client, caller
+    await usage.close()
 
 
 async def test_gateway_usage_routes(usage_service: Any, gateway: Any) -> None:
@@ -176,10 +175,11 @@ async def test_gateway_usage_routes(usage_service: Any, gateway: Any) -> None:
     assert (await client.get("/v1/usage/me", params={"from": "yesterday"})).status_code == 422
 
 
-async def test_the_quota_check_refuses_an_exhausted_balance_with_402(usage_service: Any) -> None:
+async def test_the_quota_check_refuses_an_exhausted_balance_with_402(
+    usage_service: Any, usage_url: str
+) -> None:
     _, usage_client = usage_service
-    usage = InternalClient("usage", "http://svc")
-    usage.http = usage_client
+    usage = InternalClient("usage", usage_url)
     check, user = QuotaCheck(usage), uuid.uuid4()
     await check(user)  # a new user has the initial credits
 
@@ -194,3 +194,4 @@ async def test_the_quota_check_refuses_an_exhausted_balance_with_402(usage_servi
         await QuotaCheck(down)(user)
     assert unavailable.value.status == 503 and "Retry-After" in unavailable.value.headers
     await down.close()
+    await usage.close()

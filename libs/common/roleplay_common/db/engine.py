@@ -26,7 +26,7 @@ class Database:
             self.url,
             pool_size=settings.pool_size,
             max_overflow=settings.max_overflow,
-            pool_pre_ping=True,
+            pool_pre_ping=settings.pre_ping,
             echo=settings.echo,
             connect_args={
                 "server_settings": {

@@ -139,10 +139,14 @@ class ChatTurnStarted(TurnFact):
 
 
 class ChatTurnDelta(TurnFact):
-    """One piece of the streamed reply; `seq` counts from 1 without gaps within a turn."""
+    """One piece of the streamed reply; `seq` counts from 1 without gaps within a turn.
+
+    Deltas are nearly all the records of a turn, and only the gateways' turn streams read
+    them, so they have a topic of their own: consumers of the turn's facts never see them.
+    """
 
     event_type: ClassVar[str] = "chat.turn.delta"
-    topic: ClassVar[str] = "chat.turn.events"
+    topic: ClassVar[str] = "chat.turn.deltas"
 
     seq: int
     text: str

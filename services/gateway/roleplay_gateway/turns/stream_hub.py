@@ -1,13 +1,14 @@
 """Turn streams, replayable from any gateway instance.
 
-Every gateway instance reads the whole `chat.turn.events` topic (no consumer group: each
-instance sees every partition) and `chat.turns` (to know whose turn is whose before it
-starts). It keeps each turn's events in memory, ordered by `seq`, for `retention` after the
-turn ends. Kafka is the durable log and this is a cache of it: on start an instance seeks
-every partition back by `retention`, so a client that reconnects to a different or restarted
-instance still gets exactly the events after its `Last-Event-ID`. Duplicates (a republished
-event) are dropped by `seq`. N gateway instances scale reads; M chat instances write to the
-same partitions keyed by conversation; neither needs to know about the other.
+Every gateway instance reads the whole `chat.turn.deltas` and `chat.turn.events` topics (no
+consumer group: each instance sees every partition) and `chat.turns` (to know whose turn is
+whose before it starts). It keeps each turn's events in memory, ordered by `seq`, for
+`retention` after the turn ends. Kafka is the durable log and this is a cache of it: on start
+an instance seeks every partition back by `retention`, so a client that reconnects to a
+different or restarted instance still gets exactly the events after its `Last-Event-ID`.
+Duplicates (a republished event) are dropped by `seq`. N gateway instances scale reads; M chat
+instances write to the same partitions keyed by conversation; neither needs to know about the
+other.
 """
 
 from __future__ import annotations
@@ -82,15 +83,17 @@ class TurnLog:
             self.events[seq] = StreamEvent(seq, event.name, event.data)
             self.final_seq = seq
             self.finished_at = time.monotonic()
-        elif event.seq in self.events or self.finished:
+        elif event.seq in self.events or (
+            self.final_seq is not None and event.seq >= self.final_seq
+        ):
             return
         else:
             self.events[event.seq] = event
         self._wake()
 
-    def ready_after(self, position: int) -> list[StreamEvent]:
-        """Events after `position` a reader may have now: while the turn runs only those with
-        no gap before them; once it ended, everything left."""
+    def ready_after(self, position: int, *, skip_gaps: bool = False) -> list[StreamEvent]:
+        """Events after `position` with no gap before them; with `skip_gaps`, everything
+        left (for a turn that ended with events that never arrived)."""
         ready: list[StreamEvent] = []
         seq = position + 1
         last = self.last_seq
@@ -98,7 +101,7 @@ class TurnLog:
             event = self.events.get(seq)
             if event is not None:
                 ready.append(event)
-            elif not self.finished:
+            elif not skip_gaps:
                 break
             seq += 1
         return ready
@@ -131,6 +134,7 @@ class TurnStreamHub:
         self.settings = settings
         self.topics = topics
         self.retention = retention_seconds
+        self.gap_grace = 2.0
         self.turns: dict[uuid.UUID, TurnLog] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -138,7 +142,11 @@ class TurnStreamHub:
         self._expected: dict[uuid.UUID, list[asyncio.Future[None]]] = {}
 
     async def start(self) -> None:
-        names = [self.topics.name(ChatTurnDelta), self.topics.name(RequestChatTurn)]
+        names = [
+            self.topics.name(ChatTurnDelta),
+            self.topics.name(ChatTurnCompleted),
+            self.topics.name(RequestChatTurn),
+        ]
         await ensure_topics(self.settings, names)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers,
@@ -250,16 +258,22 @@ class TurnStreamHub:
     ) -> AsyncIterator[StreamEvent | None]:
         """Events with `seq > after` in order, live, through the final one (None: keep-alive).
 
-        While the turn runs, an event is only sent once every event before it has been, so a
-        client never sees a gap; once the turn ended everything left is sent.
+        An event is only sent once every event before it has been, so a client never sees a
+        gap; after the turn's end a missing delta is waited for `gap_grace` seconds, then
+        skipped.
         """
         position = after
+        skip_gaps = False
         while True:
-            ready = turn.ready_after(position)
+            ready = turn.ready_after(position, skip_gaps=skip_gaps)
             if not ready:
-                if turn.finished:
+                if turn.finished and position >= turn.last_seq:
                     return
-                if not await turn.changed(keepalive):
+                if turn.finished:
+                    # Deltas and the turn's end travel on different topics: give a delta
+                    # still on its way a moment, then send what there is.
+                    skip_gaps = not await turn.changed(self.gap_grace)
+                elif not await turn.changed(keepalive):
                     yield None
                 continue
             for event in ready:
