@@ -33,10 +33,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     handlers.register(router, runtime)
     feed_projector.register(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())
-    chat = InternalClient("chat", settings.chat_url)
-    usage = InternalClient("usage", settings.usage_url)
-    scenes = InternalClient("scenes", settings.scenes_url)
-    library = InternalClient("library", settings.library_url)
+    chat = InternalClient("chat", settings.chat_url, settings.service_auth)
+    usage = InternalClient("usage", settings.usage_url, settings.service_auth)
+    scenes = InternalClient("scenes", settings.scenes_url, settings.service_auth)
+    library = InternalClient("library", settings.library_url, settings.service_auth)
     hub = TurnStreamHub(
         settings.kafka, runtime.topics, retention_seconds=settings.turn_stream_retention_seconds
     )
@@ -70,6 +70,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         publishes=[RequestChatTurn, RequestSceneJob, KeepScene],
         on_startup=[start],
         on_shutdown=[stop],
+        public=True,
     )
     install_limits(app, settings)
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)

@@ -2,7 +2,9 @@
 
 An error answered by a service in the contract's shape is passed on with its status (a 404
 stays a 404); a service that does not answer becomes `503 dependency_unavailable` with
-`Retry-After`, never a 500.
+`Retry-After`, never a 500. Every call carries the service token; a service refusing it is a
+misconfiguration of this deployment, so it is logged and answered as `503` too (never as the
+caller's own `401`).
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import httpx
 
 from roleplay_common.http import REQUEST_ID_HEADER, ApiError
 from roleplay_common.logging import get_logger
+from roleplay_common.service_auth import service_headers
+from roleplay_common.settings import ServiceAuthSettings
 
 log = get_logger(__name__)
 
 
 class InternalClient:
-    def __init__(self, service: str, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, service: str, base_url: str, auth: ServiceAuthSettings, *, timeout: float = 10.0
+    ) -> None:
         self.service = service
         self.http = httpx.AsyncClient(
             base_url=base_url,
+            headers=service_headers(auth),
             timeout=timeout,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
         )
@@ -70,7 +77,7 @@ def _passed_on(service: str, response: httpx.Response) -> ApiError:
     except (ValueError, KeyError, TypeError):
         code, message, details = "dependency_error", f"the {service} service failed", {}
     status = response.status_code
-    if status >= 500:
+    if status >= 500 or status == 401:
         log.error("internal service error", service=service, status=status, code=code)
         return ApiError(
             503,

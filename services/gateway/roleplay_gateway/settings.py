@@ -53,6 +53,7 @@ class GatewaySettings(ServiceSettings):
 
     def secrets(self) -> dict[str, SecretStr | None]:
         return {
+            **super().secrets(),
             "GATEWAY_JWT_SECRET": self.jwt_secret,
             "GATEWAY_WEBHOOK_SECRET": self.webhook_secret,
             "GATEWAY_ADMIN_PASSWORD": self.admin_password,
