@@ -19,13 +19,13 @@ def as_a_service() -> dict[str, str]:
 
 @asynccontextmanager
 async def running(
-    app: FastAPI, *, headers: dict[str, str] | None = None
+    app: FastAPI, *, headers: dict[str, str] | None = None, address: str = "127.0.0.1"
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """`address`: the client address the app sees (rate limits and login throttling key on it)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 123))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://svc", headers=headers
-        ) as c,
+        httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as c,
     ):
         yield c
 
