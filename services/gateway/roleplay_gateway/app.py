@@ -19,6 +19,7 @@ from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
 from roleplay_gateway.limits_store import LoginLimits, SharedLimits, keep_pruning_limits
 from roleplay_gateway.routes import PUBLIC_ROUTERS
+from roleplay_gateway.security_headers import SecurityHeaders
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
 from roleplay_gateway.turns.stream_hub import TurnStreamHub
@@ -85,6 +86,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         public=True,
     )
     install_limits(app, settings, limits)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals by the limits carry them too
     app.state.limits = limits
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
