@@ -55,6 +55,7 @@ def session_secrets() -> dict[str, str]:
         "GATEWAY_WEBHOOK_SECRET": webhook,
         "SCENES_WEBHOOK_SECRET": webhook,
         "GATEWAY_ADMIN_PASSWORD": secrets.token_urlsafe(18),
+        "ROLEPLAY_SERVICE_TOKEN": secrets.token_urlsafe(32),
     }
 
 

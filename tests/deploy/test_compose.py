@@ -10,7 +10,12 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from roleplay_common.settings import DatabaseSettings, KafkaSettings, StorageSettings
+from roleplay_common.settings import (
+    DatabaseSettings,
+    KafkaSettings,
+    ServiceAuthSettings,
+    StorageSettings,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -22,7 +27,12 @@ OURS = {
     "library": "roleplay_library.settings:LibrarySettings",
     "usage": "roleplay_usage.settings:UsageSettings",
 }
-SHARED: list[type[BaseSettings]] = [KafkaSettings, DatabaseSettings, StorageSettings]
+SHARED: list[type[BaseSettings]] = [
+    KafkaSettings,
+    DatabaseSettings,
+    StorageSettings,
+    ServiceAuthSettings,
+]
 
 
 def _settings_class(path: str) -> type[BaseSettings]:
@@ -77,6 +87,17 @@ def test_the_gateway_reaches_each_service_on_the_port_it_listens_on() -> None:
         url = env[f"GATEWAY_{name.upper()}_URL"]
         port = SERVICES[name]["environment"][f"{name.upper()}_PORT"]
         assert url == f"http://{name}:{port}"
+
+
+@pytest.mark.parametrize("name", list(OURS))
+def test_every_service_requires_the_service_token_from_env_file(name: str) -> None:
+    token = SERVICES[name]["environment"]["ROLEPLAY_SERVICE_TOKEN"]
+    assert token.startswith("${ROLEPLAY_SERVICE_TOKEN:?"), token
+
+
+def test_the_internal_services_publish_no_port() -> None:
+    for name in set(OURS) - {"gateway"}:
+        assert not SERVICES[name].get("ports"), name
 
 
 def test_the_dockerfile_copies_paths_that_exist() -> None:

@@ -8,12 +8,24 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from roleplay_common.service_auth import service_headers
+from roleplay_common.settings import ServiceAuthSettings
+
+
+def as_a_service() -> dict[str, str]:
+    """The headers another service sends: the session's service token."""
+    return service_headers(ServiceAuthSettings())
+
 
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def running(
+    app: FastAPI, *, headers: dict[str, str] | None = None, address: str = "127.0.0.1"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`address`: the client address the app sees (rate limits and login throttling key on it)."""
+    transport = httpx.ASGITransport(app=app, client=(address, 123))
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c,
+        httpx.AsyncClient(transport=transport, base_url="http://svc", headers=headers) as c,
     ):
         yield c
 

@@ -22,6 +22,7 @@ WELL_KNOWN = frozenset(
         "change-me-webhook-secret",
         "changeme",
         "dev-only-change-me-this-secret-is-32+chars",
+        "dev-only-service-token",
         "dev-only-webhook-secret",
         "roleplay",
         "roleplay-secret",
@@ -69,6 +70,6 @@ def refuse_weak_secrets(
             f"{service} will not start: {', '.join(weak)} "
             f"{'is' if len(weak) == 1 else 'are'} unset, shorter than {MIN_LENGTH} characters "
             "or a value published in the repository. Set a secret of your own "
-            "(`roleplay up` generates them into .local/secrets.env), or set ROLEPLAY_ENV=dev "
+            "(`roleplay up` generates them into .local/infra/secrets.env), or set ROLEPLAY_ENV=dev "
             "on a developer's machine to accept the development defaults."
         )

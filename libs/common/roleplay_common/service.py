@@ -3,7 +3,9 @@
 A service's `app.py` builds a `Runtime` from its settings, declares its handlers on an
 `EventRouter`, and calls `create_service_app`. Every service then has the same process shape:
 migrations applied on start, topics created, consumers attached, the outbox relayed, and
-`/healthz`, `/readyz`, `/metrics`, `/asyncapi` served next to its own API.
+`/healthz`, `/readyz`, `/metrics`, `/asyncapi` served next to its own API. Only the health
+routes are open: the rest of an internal service, and the operator routes of the public
+gateway, need the service token (`roleplay_common.service_auth`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ from roleplay_common.http import (
 )
 from roleplay_common.logging import configure_logging, get_logger
 from roleplay_common.secrets_policy import InsecureSettingsError, refuse_weak_secrets
+from roleplay_common.service_auth import (
+    ServiceTokenGuard,
+    internal_service_guards,
+    public_service_guards,
+)
 from roleplay_common.settings import ServiceSettings
 from roleplay_common.storage import ObjectStorage
 
@@ -115,7 +122,10 @@ def create_service_app(
     consumes: Sequence[type[Event]] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    public: bool = False,
 ) -> FastAPI:
+    """`public`: the service's own routes face clients (the gateway); otherwise they are an
+    internal API that only other services call."""
     settings = runtime.settings
     refuse_weak_secrets(runtime.name, settings.secrets())
     add_diagnostics(router, runtime)
@@ -160,6 +170,11 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(
+        ServiceTokenGuard,
+        settings=settings.service_auth,
+        guards=public_service_guards if public else internal_service_guards,
+    )
     app.add_middleware(CorrelationMiddleware)
     install_error_handlers(app)
 

@@ -5,6 +5,9 @@ Infrastructure endpoints are shared by every service and read with the `ROLEPLAY
 the whole system at its Kafka, PostgreSQL and MinIO. Each service's own settings subclass
 `ServiceSettings` with a prefix of its own (`GATEWAY_`, `CHAT_`, ...). Defaults work with
 `make up` on one machine.
+
+The service token (`ROLEPLAY_SERVICE_TOKEN`) is shared the same way: every internal caller sends
+it and every service checks it (`roleplay_common.service_auth`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,32 @@ class StorageSettings(BaseSettings):
     signed_url_ttl_seconds: int = 3600
 
 
+class ServiceAuthSettings(BaseSettings):
+    """The credential services present to each other's internal HTTP APIs."""
+
+    model_config = SettingsConfigDict(env_prefix="ROLEPLAY_SERVICE_", extra="ignore")
+
+    token: SecretStr = Field(
+        default=SecretStr("dev-only-service-token"),
+        description="Sent by every internal caller, accepted by every service.",
+    )
+    token_previous: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated tokens still accepted (not sent) while one is rotated.",
+    )
+
+    def accepted(self) -> list[str]:
+        """The current token first, then the previous ones."""
+        previous = self.token_previous.get_secret_value().split(",")
+        return [self.token.get_secret_value(), *(t.strip() for t in previous if t.strip())]
+
+    def secrets(self) -> dict[str, SecretStr | None]:
+        named: dict[str, SecretStr | None] = {"ROLEPLAY_SERVICE_TOKEN": self.token}
+        for number, token in enumerate(self.accepted()[1:], start=1):
+            named[f"ROLEPLAY_SERVICE_TOKEN_PREVIOUS (entry {number})"] = SecretStr(token)
+        return named
+
+
 class ServiceSettings(BaseSettings):
     """Base of every service's settings; subclasses set `env_prefix`."""
 
@@ -75,8 +104,9 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    service_auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)
 
     def secrets(self) -> dict[str, SecretStr | None]:
-        """This service's own secrets by environment variable, checked at start (see
-        `roleplay_common.secrets_policy`); none by default."""
-        return {}
+        """This service's secrets by environment variable, checked at start (see
+        `roleplay_common.secrets_policy`): the service token, and a subclass's own."""
+        return self.service_auth.secrets()

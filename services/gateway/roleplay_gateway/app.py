@@ -17,7 +17,9 @@ from roleplay_gateway.feed.notifier import FeedNotifier
 from roleplay_gateway.feed.retention import keep_pruning
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
+from roleplay_gateway.limits_store import LoginLimits, SharedLimits, keep_pruning_limits
 from roleplay_gateway.routes import PUBLIC_ROUTERS
+from roleplay_gateway.security_headers import SecurityHeaders
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
 from roleplay_gateway.turns.stream_hub import TurnStreamHub
@@ -33,15 +35,24 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     handlers.register(router, runtime)
     feed_projector.register(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())
-    chat = InternalClient("chat", settings.chat_url)
-    usage = InternalClient("usage", settings.usage_url)
-    scenes = InternalClient("scenes", settings.scenes_url)
-    library = InternalClient("library", settings.library_url)
+    chat = InternalClient("chat", settings.chat_url, settings.service_auth)
+    usage = InternalClient("usage", settings.usage_url, settings.service_auth)
+    scenes = InternalClient("scenes", settings.scenes_url, settings.service_auth)
+    library = InternalClient("library", settings.library_url, settings.service_auth)
+    limits = SharedLimits(
+        settings.database.url.get_secret_value(),
+        LoginLimits(
+            per_account=settings.login_failures_per_account,
+            per_address=settings.login_failures_per_address,
+            window_seconds=settings.login_window_seconds,
+        ),
+    )
     hub = TurnStreamHub(
         settings.kafka, runtime.topics, retention_seconds=settings.turn_stream_retention_seconds
     )
 
     async def start(runtime: Runtime) -> None:
+        await limits.start()
         await seed_catalog(runtime, settings)
         await hub.start()
         await notifier.start()
@@ -51,8 +62,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         runtime.spawn(
             keep_pruning(runtime, timedelta(days=settings.feed_retention_days)), "feed-pruning"
         )
+        runtime.spawn(keep_pruning_limits(limits), "limits-pruning")
 
     async def stop(runtime: Runtime) -> None:
+        await limits.stop()
         await hub.stop()
         await notifier.stop()
         await chat.close()
@@ -70,8 +83,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         publishes=[RequestChatTurn, RequestSceneJob, KeepScene],
         on_startup=[start],
         on_shutdown=[stop],
+        public=True,
     )
-    install_limits(app, settings)
+    install_limits(app, settings, limits)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals by the limits carry them too
+    app.state.limits = limits
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat

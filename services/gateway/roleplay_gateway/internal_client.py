@@ -2,7 +2,9 @@
 
 An error answered by a service in the contract's shape is passed on with its status (a 404
 stays a 404); a service that does not answer becomes `503 dependency_unavailable` with
-`Retry-After`, never a 500.
+`Retry-After`, never a 500. Every call carries the service token; a service refusing it is a
+misconfiguration of this deployment, so it is logged and answered as `503` too (never as the
+caller's own `401`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import aiohttp
 
 from roleplay_common.http import CLIENT_KEEPALIVE_SECONDS, REQUEST_ID_HEADER, ApiError
 from roleplay_common.logging import get_logger
+from roleplay_common.service_auth import service_headers
+from roleplay_common.settings import ServiceAuthSettings
 
 log = get_logger(__name__)
 
@@ -24,9 +28,12 @@ class InternalClient:
     service, and under a crowd httpx's pool spends more time matching requests to
     connections than the calls take."""
 
-    def __init__(self, service: str, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, service: str, base_url: str, auth: ServiceAuthSettings, *, timeout: float = 10.0
+    ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
+        self.headers = service_headers(auth)
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5.0)
         self._session: aiohttp.ClientSession | None = None
 
@@ -36,6 +43,7 @@ class InternalClient:
                 connector=aiohttp.TCPConnector(
                     limit=1000, keepalive_timeout=CLIENT_KEEPALIVE_SECONDS
                 ),
+                headers=self.headers,
                 timeout=self.timeout,
             )
         return self._session
@@ -89,7 +97,7 @@ def _passed_on(service: str, status: int, body: bytes) -> ApiError:
         code, message, details = error["code"], error["message"], error.get("details") or {}
     except (ValueError, KeyError, TypeError):
         code, message, details = "dependency_error", f"the {service} service failed", {}
-    if status >= 500:
+    if status >= 500 or status == 401:
         log.error("internal service error", service=service, status=status, code=code)
         return ApiError(
             503,

@@ -1,35 +1,29 @@
-"""Request body limits (413) and per-user rate limiting (429 with `Retry-After`).
+"""Request body limits (413) and per-caller rate limiting (429 with `Retry-After`).
 
 Both are plain ASGI middleware so streamed responses pass through untouched. The body limit
 trusts `Content-Length` when given and counts the bytes otherwise; uploads of cards and
-portraits may be larger. The rate limiter is a token bucket per verified user id (per client
-address when there is no valid token), in memory: each gateway instance limits its own share.
+portraits may be larger. The rate limit is per verified user id (per client address when there
+is no valid token), shared by every gateway instance through PostgreSQL: one statement per
+request (`limits_store`). When the database cannot answer, requests are let through rather
+than failed: the limit protects capacity, and the routes report the database themselves.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from roleplay_common.http import error_body
+from roleplay_common.http import send_error
+from roleplay_common.logging import get_logger
 from roleplay_gateway.auth import tokens
+from roleplay_gateway.limits_store import UNAVAILABLE, Rate, SharedLimits, retry_after
 from roleplay_gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
 
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/webhooks/")
 UPLOADS = ("/v1/characters/import", "/portrait")
-
-
-async def _reply(send: Send, status: int, code: str, message: str, headers: dict[str, str]) -> None:
-    body = json.dumps(error_body(code, message)).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -47,7 +41,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _reply(send, 413, "payload_too_large", f"the body exceeds {limit} bytes", {})
+            await send_error(send, 413, "payload_too_large", f"the body exceeds {limit} bytes")
             return
         if declared is not None or scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
@@ -62,7 +56,7 @@ class BodyLimit:
                 break
             seen += len(message.get("body", b""))
             if seen > limit:
-                await _reply(send, 413, "payload_too_large", f"the body exceeds {limit} bytes", {})
+                await send_error(send, 413, "payload_too_large", f"the body exceeds {limit} bytes")
                 return
             if not message.get("more_body", False):
                 break
@@ -73,19 +67,12 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float = field(default_factory=time.monotonic)
-
-
 class RateLimit:
-    def __init__(self, app: ASGIApp, settings: GatewaySettings) -> None:
+    def __init__(self, app: ASGIApp, settings: GatewaySettings, limits: SharedLimits) -> None:
         self.app = app
         self.settings = settings
-        self.rate = settings.rate_limit_per_minute / 60.0
-        self.capacity = float(settings.rate_limit_burst)
-        self.buckets: dict[str, _Bucket] = {}
+        self.limits = limits
+        self.rate = Rate(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
     async def _key(self, scope: Scope) -> str:
         headers = dict(scope.get("headers") or [])
@@ -99,40 +86,32 @@ class RateLimit:
         client = scope.get("client")
         return f"ip:{client[0] if client else 'unknown'}"
 
-    def _take(self, key: str) -> float:
-        """0 when allowed, else the seconds until a request would be."""
-        now = time.monotonic()
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            if len(self.buckets) > 100_000:
-                self.buckets.clear()
-            bucket = self.buckets[key] = _Bucket(self.capacity, now)
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
+    async def _wait(self, key: str) -> float:
+        try:
+            return await self.limits.take(key, self.rate)
+        except UNAVAILABLE as exc:
+            log.warning("rate limit not checked", error=type(exc).__name__)
             return 0.0
-        return (1 - bucket.tokens) / self.rate if self.rate > 0 else 60.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(EXEMPT):
             await self.app(scope, receive, send)
             return
-        wait = self._take(await self._key(scope))
+        wait = await self._wait(await self._key(scope))
         if wait > 0:
-            await _reply(
+            await send_error(
                 send,
                 429,
                 "rate_limited",
                 "too many requests; slow down",
-                {"Retry-After": str(max(1, math.ceil(wait)))},
+                {"Retry-After": retry_after(wait)},
             )
             return
         await self.app(scope, receive, send)
 
 
-def install_limits(app: Any, settings: GatewaySettings) -> None:
-    app.add_middleware(RateLimit, settings=settings)
+def install_limits(app: Any, settings: GatewaySettings, limits: SharedLimits) -> None:
+    app.add_middleware(RateLimit, settings=settings, limits=limits)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
     )

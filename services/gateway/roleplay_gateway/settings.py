@@ -34,8 +34,17 @@ class GatewaySettings(ServiceSettings):
     external_jwt_issuer: str | None = None
     admin_email: str = "admin@roleplay.local"
     admin_password: SecretStr = SecretStr("admin-password")
-    rate_limit_per_minute: int = Field(default=240, description="Requests per user per minute.")
-    rate_limit_burst: int = 60
+    rate_limit_per_minute: int = Field(
+        default=240, ge=1, description="Requests per user (or client address) per minute."
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests allowed at once.")
+    login_failures_per_account: int = Field(
+        default=10, ge=1, description="Failed logins per account in a window, then 429."
+    )
+    login_failures_per_address: int = Field(
+        default=50, ge=1, description="Failed logins per client address in a window, then 429."
+    )
+    login_window_seconds: float = Field(default=900.0, gt=0)
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
     worker_health_interval_seconds: float = 30.0
@@ -53,6 +62,7 @@ class GatewaySettings(ServiceSettings):
 
     def secrets(self) -> dict[str, SecretStr | None]:
         return {
+            **super().secrets(),
             "GATEWAY_JWT_SECRET": self.jwt_secret,
             "GATEWAY_WEBHOOK_SECRET": self.webhook_secret,
             "GATEWAY_ADMIN_PASSWORD": self.admin_password,

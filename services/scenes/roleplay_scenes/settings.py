@@ -32,4 +32,4 @@ class ScenesSettings(ServiceSettings):
     webhook_secret: SecretStr = SecretStr("dev-only-webhook-secret")
 
     def secrets(self) -> dict[str, SecretStr | None]:
-        return {"SCENES_WEBHOOK_SECRET": self.webhook_secret}
+        return {**super().secrets(), "SCENES_WEBHOOK_SECRET": self.webhook_secret}

@@ -1,17 +1,18 @@
-"""Body limits (413) and per-user rate limits (429 with Retry-After) in front of any route."""
+"""Body limits (413) in front of any route, and what happens when the limit state cannot be
+reached (the limits themselves need the database: tests/gateway/integration/test_limits.py)."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from roleplay_gateway.auth import tokens
+from roleplay_common.http import ApiError
 from roleplay_gateway.limits import BodyLimit, RateLimit
+from roleplay_gateway.limits_store import LoginLimits, SharedLimits
 from roleplay_gateway.settings import GatewaySettings
 
 
@@ -19,14 +20,14 @@ async def echo(request: Request) -> JSONResponse:
     return JSONResponse({"size": len(await request.body())})
 
 
-def client(settings: GatewaySettings) -> httpx.AsyncClient:
+def client() -> httpx.AsyncClient:
     app = Starlette(routes=[Route("/v1/echo", echo, methods=["POST"]), Route("/healthz", echo)])
-    wrapped = BodyLimit(RateLimit(app, settings), default=100, uploads=1000)
+    wrapped = BodyLimit(app, default=100, uploads=1000)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://t")
 
 
 async def test_a_body_over_the_limit_is_413_declared_or_streamed() -> None:
-    async with client(GatewaySettings(rate_limit_burst=100)) as c:
+    async with client() as c:
         assert (await c.post("/v1/echo", content=b"x" * 100)).json() == {"size": 100}
         too_big = await c.post("/v1/echo", content=b"x" * 101)
         assert too_big.status_code == 413
@@ -40,21 +41,20 @@ async def test_a_body_over_the_limit_is_413_declared_or_streamed() -> None:
         assert streamed.status_code == 413
 
 
-async def test_each_user_has_a_bucket_and_waits_are_announced() -> None:
-    settings = GatewaySettings(rate_limit_per_minute=60, rate_limit_burst=2)
-    alice = tokens.issue(settings, uuid.uuid4(), ["basic_user"])
-    bob = tokens.issue(settings, uuid.uuid4(), ["basic_user"])
-    async with client(settings) as c:
-        as_alice = {"Authorization": f"Bearer {alice}"}
-        assert [(await c.post("/v1/echo", headers=as_alice)).status_code for _ in range(2)] == [
-            200,
-            200,
-        ]
-        limited = await c.post("/v1/echo", headers=as_alice)
-        assert limited.status_code == 429
-        assert limited.json()["error"]["code"] == "rate_limited"
-        assert int(limited.headers["Retry-After"]) >= 1
-        assert (
-            await c.post("/v1/echo", headers={"Authorization": f"Bearer {bob}"})
-        ).status_code == 200
-        assert (await c.get("/healthz")).status_code == 200
+def unreachable_limits() -> SharedLimits:
+    """Limit state whose database never answers (the pool is never started)."""
+    return SharedLimits("postgresql://nobody@127.0.0.1:9/none", LoginLimits(10, 50, 900))
+
+
+async def test_requests_pass_when_the_limit_cannot_be_checked() -> None:
+    app = Starlette(routes=[Route("/v1/echo", echo, methods=["POST"])])
+    limited = RateLimit(app, GatewaySettings(rate_limit_burst=1), unreachable_limits())
+    transport = httpx.ASGITransport(app=limited)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        assert [(await c.post("/v1/echo")).status_code for _ in range(3)] == [200, 200, 200]
+
+
+async def test_logins_are_a_503_when_their_counts_cannot_be_kept() -> None:
+    with pytest.raises(ApiError) as refused:
+        await unreachable_limits().count_login("someone@example.com", "10.0.0.1")
+    assert refused.value.status == 503 and refused.value.headers["Retry-After"]

@@ -31,16 +31,17 @@ from roleplay_usage.settings import UsageSettings
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer
 from tests.support.servers import free_port, serve
-from tests.support.services import running
+from tests.support.services import as_a_service, running
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 
 
 @pytest.fixture(scope="package")
 async def usage_app(test_env: IsolatedEnv) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The usage service on this session's topics and database (consumer group usage.ingest)."""
+    """The usage service on this session's topics and database (consumer group usage.ingest),
+    called as the gateway calls it."""
     app = create_app()
-    async with running(app) as client:
+    async with running(app, headers=as_a_service()) as client:
         yield app, client
 
 

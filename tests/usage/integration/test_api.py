@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from roleplay_common.events import UsageBalanceChanged
 from roleplay_common.http import ApiError, install_error_handlers
+from roleplay_common.settings import ServiceAuthSettings
 from roleplay_gateway.auth.dependencies import current_user
 from roleplay_gateway.auth.service import AuthUser
 from roleplay_gateway.internal_client import InternalClient
@@ -137,7 +138,7 @@ async def test_aggregates_by_provider_model_day_and_hour_with_percentiles(
 @pytest.fixture
 async def gateway(usage_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
     """The gateway's usage routes on the usage service, with the caller set by the test."""
-    usage = InternalClient("usage", usage_url)
+    usage = InternalClient("usage", usage_url, ServiceAuthSettings())
     caller: dict[str, Any] = {"user": person()}
     app = FastAPI()
     install_error_handlers(app)
@@ -179,7 +180,7 @@ async def test_the_quota_check_refuses_an_exhausted_balance_with_402(
     usage_service: Any, usage_url: str
 ) -> None:
     _, usage_client = usage_service
-    usage = InternalClient("usage", usage_url)
+    usage = InternalClient("usage", usage_url, ServiceAuthSettings())
     check, user = QuotaCheck(usage), uuid.uuid4()
     await check(user)  # a new user has the initial credits
 
@@ -189,7 +190,7 @@ async def test_the_quota_check_refuses_an_exhausted_balance_with_402(
         await check(user)
     assert (refused.value.status, refused.value.code) == (402, "balance_exhausted")
 
-    down = InternalClient("usage", "http://127.0.0.1:9", timeout=2)
+    down = InternalClient("usage", "http://127.0.0.1:9", ServiceAuthSettings(), timeout=2)
     with pytest.raises(ApiError) as unavailable:
         await QuotaCheck(down)(user)
     assert unavailable.value.status == 503 and "Retry-After" in unavailable.value.headers

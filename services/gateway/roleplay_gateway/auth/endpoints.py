@@ -1,19 +1,25 @@
-"""`/v1/auth/register`, `/v1/auth/login`, `GET|PATCH /v1/me`."""
+"""`/v1/auth/register`, `/v1/auth/login`, `GET|PATCH /v1/me`.
+
+Logins are throttled per account and per client address (`GATEWAY_LOGIN_*`): past the
+allowed failures in a window, `429` with `Retry-After` before any password is checked.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from roleplay_common.http import ApiError
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
 from roleplay_gateway.changes import Changes
 from roleplay_gateway.characters.service import visible_character
 from roleplay_gateway.deps import SessionDep, SettingsDep
+from roleplay_gateway.limits_store import SharedLimits, retry_after
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -53,8 +59,21 @@ async def register(body: Register, session: SessionDep, settings: SettingsDep) -
 
 
 @router.post("/auth/login")
-async def login(body: Login, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def login(
+    body: Login, request: Request, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    limits: SharedLimits = request.app.state.limits
+    address = request.client.host if request.client else "unknown"
+    wait = await limits.count_login(body.email, address)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "too_many_login_attempts",
+            "too many failed logins; try again later",
+            headers={"Retry-After": retry_after(wait)},
+        )
     user = await authenticate(session, body.email, body.password)
+    await limits.login_succeeded(body.email, address)
     token = tokens.issue(settings, user.id, user.roles)
     return {"access_token": token, "token_type": "bearer", "user": user.profile()}
 
