@@ -1,5 +1,5 @@
-"""Dependencies shared by the services' internal HTTP APIs: the process runtime and a session
-in one transaction (committed when the route returns without error)."""
+"""Dependencies shared by the services' internal HTTP APIs: the process runtime, a session in
+one transaction (committed when the route returns without error) and one for reads only."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.reading() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+"""For routes that only read: each statement on its own, no BEGIN/COMMIT round trips."""

@@ -20,7 +20,7 @@ from sqlmodel import col
 from roleplay_chat.store import Conversation, Message, Turn, message_view
 from roleplay_common.events import CharacterCard
 from roleplay_common.http import ApiError, not_found
-from roleplay_common.internal_api import SessionDep
+from roleplay_common.internal_api import ReadSessionDep, SessionDep
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
 
 router = APIRouter(prefix="/internal", tags=["internal"])
@@ -160,7 +160,7 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}")
 async def get_conversation(
-    conversation_id: uuid.UUID, user_id: UserId, session: SessionDep
+    conversation_id: uuid.UUID, user_id: UserId, session: ReadSessionDep
 ) -> dict[str, Any]:
     return conversation_view(await _owned_conversation(session, conversation_id, user_id))
 

@@ -142,23 +142,20 @@ async def get_conversation(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def recent_messages(
+async def recent_history(
     session: AsyncSession, conversation_id: uuid.UUID, *, limit: int
-) -> list[Message]:
-    """The newest `limit` messages, returned oldest first."""
+) -> list[tuple[str, str]]:
+    """`(sender, content)` of the newest `limit` messages, oldest first: only the columns a
+    prompt needs, without loading whole messages."""
     rows = (
-        (
-            await session.execute(
-                sa.select(Message)
-                .where(col(Message.conversation_id) == conversation_id)
-                .order_by(col(Message.position).desc())
-                .limit(limit)
-            )
+        await session.execute(
+            sa.select(MESSAGES.c.sender, MESSAGES.c.content)
+            .where(MESSAGES.c.conversation_id == conversation_id)
+            .order_by(MESSAGES.c.position.desc())
+            .limit(limit)
         )
-        .scalars()
-        .all()
-    )
-    return list(reversed(rows))
+    ).all()
+    return [(sender, content) for sender, content in reversed(rows)]
 
 
 async def last_assistant_message(

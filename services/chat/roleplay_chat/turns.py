@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -46,7 +46,7 @@ from roleplay_chat.store import (
     get_conversation,
     last_assistant_message,
     message_view,
-    recent_messages,
+    recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
 from roleplay_chat.worker_health import WorkerHealth
@@ -169,9 +169,9 @@ class TurnRunner:
     ) -> None:
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
             try:
-                await self._announce(command, envelope)
+                announced = await self._announce(command, envelope)
                 async with self._conversation_locks[command.conversation_id]:
-                    await self.run(command, envelope, prepared)
+                    await self.run(command, envelope, prepared, announced)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -180,8 +180,14 @@ class TurnRunner:
     # -- 2. run ----------------------------------------------------------------------------
 
     async def run(
-        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+        self,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        prepared: Prepared,
+        announced: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """Stream the reply and store it. `announced` confirms `turn.started` (sent, not yet
+        acknowledged: the provider call does not wait for the broker) before the turn ends."""
         history, memory = prepared.history, prepared.memory
         system = system_prompt(command, memory=memory)
         estimated_in: dict[str, int] = {}
@@ -251,6 +257,8 @@ class TurnRunner:
             )
         except TurnFailedError as failure:
             deltas = await reply_stream.finish()
+            if announced is not None:
+                await announced()
             await self._fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
             TURNS.labels("failed").inc()
             return
@@ -262,6 +270,8 @@ class TurnRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         deltas = await reply_stream.finish()
+        if announced is not None:
+            await announced()
         await self._complete(command, envelope, reply, deltas=deltas, estimated_in=estimated_in)
         TURNS.labels("completed").inc()
         log.info(
@@ -298,14 +308,16 @@ class TurnRunner:
     async def _prepare(
         self, session: AsyncSession, command: RequestChatTurn, conversation: Conversation
     ) -> Prepared:
-        messages = await recent_messages(
+        messages = await recent_history(
             session, command.conversation_id, limit=self.settings.history_limit
         )
         if command.kind == "regenerate":
-            last = max((i for i, m in enumerate(messages) if m.sender == "assistant"), default=None)
+            last = max(
+                (i for i, (sender, _) in enumerate(messages) if sender == "assistant"), default=None
+            )
             messages = messages[:last] if last is not None else messages
         return Prepared(
-            history=[HistoryMessage(m.sender, m.content) for m in messages],
+            history=[HistoryMessage(sender, content) for sender, content in messages],
             memory=Memory(conversation.memory_summary, tuple(conversation.memory_facts)),
         )
 
@@ -324,14 +336,18 @@ class TurnRunner:
             if conversation is None:  # deleted while the reply streamed
                 return
             message = await self._store_reply(session, command, reply.text)
-            turn = await session.get(Turn, command.turn_id, with_for_update=True)
-            if turn is not None:
-                turn.status = "completed"
-                turn.assistant_message_id = message.id
-                turn.model_key = reply.route.model_key
-                turn.deltas = deltas
-                turn.finished_at = datetime.now(UTC)
-                turn.lease_owner = None
+            await session.execute(
+                sa.update(Turn)
+                .where(col(Turn.id) == command.turn_id)
+                .values(
+                    status="completed",
+                    assistant_message_id=message.id,
+                    model_key=reply.route.model_key,
+                    deltas=deltas,
+                    finished_at=datetime.now(UTC),
+                    lease_owner=None,
+                )
+            )
             conversation.updated_at = datetime.now(UTC)
             conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
             await session.flush()
@@ -378,8 +394,6 @@ class TurnRunner:
             turn_id=command.turn_id,
         )
         session.add(message)
-        await session.flush()
-        await session.refresh(message)
         return message
 
     async def _fail(
@@ -531,9 +545,12 @@ class TurnRunner:
                 ),
             )
 
-    async def _announce(self, command: RequestChatTurn, cause: EventEnvelope) -> None:
-        """`chat.turn.started`, before the turn waits for anything: its conversation's
-        previous turn or its model's capacity."""
+    async def _announce(
+        self, command: RequestChatTurn, cause: EventEnvelope
+    ) -> Callable[[], Awaitable[None]]:
+        """Send `chat.turn.started` before the turn waits for anything (its conversation's
+        previous turn or its model's capacity). Returns what confirms the broker took it,
+        re-sending it once if not."""
         started = self.runtime.envelope(
             ChatTurnStarted(
                 turn_id=command.turn_id,
@@ -545,13 +562,19 @@ class TurnRunner:
             ),
             causation=cause,
         )
-        future = await self.stream_producer.send(
-            self.topics.name(ChatTurnStarted),
-            started.key.encode(),
-            started.model_dump_json().encode(),
-            [(k, v.encode()) for k, v in envelope_headers(started).items()],
-        )
-        await future
+        topic = self.topics.name(ChatTurnStarted)
+        key, value = started.key.encode(), started.model_dump_json().encode()
+        headers = [(k, v.encode()) for k, v in envelope_headers(started).items()]
+        future = await self.stream_producer.send(topic, key, value, headers)
+
+        async def confirm() -> None:
+            try:
+                await future
+            except Exception:
+                log.warning("re-sending turn.started the broker did not acknowledge")
+                await (await self.stream_producer.send(topic, key, value, headers))
+
+        return confirm
 
 
 def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> TurnError | None:

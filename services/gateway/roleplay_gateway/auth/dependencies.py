@@ -42,12 +42,13 @@ async def current_user(
         ) from exc
     except tokens.InvalidTokenError as exc:
         raise UNAUTHORIZED from exc
-    async with runtime.db.transaction() as session:
-        if subject.external:
+    if subject.external:
+        async with runtime.db.transaction() as session:
             user: AuthUser | None = await ensure_external_user(
                 session, subject.user_id, email=subject.email, username=subject.username
             )
-        else:
+    else:
+        async with runtime.db.reading() as session:
             user = await load_user(session, subject.user_id)
     if user is None:
         raise UNAUTHORIZED

@@ -204,8 +204,8 @@ async def start_turn(
     )
     cache: CatalogCache = request.app.state.catalog_cache
     requested = model or conversation.get("model")
-    # A short transaction for the lookups: none stays open while the reply streams.
-    async with runtime.db.transaction() as session:
+    # Lookups without a transaction: nothing stays open while the reply streams.
+    async with runtime.db.reading() as session:
         character = await _conversation_character(session, user, conversation)
         persona = await _conversation_persona(session, user, conversation)
         routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))

@@ -21,8 +21,9 @@ async def _frames(
     hub: TurnStreamHub, turn: TurnLog, after: int, keepalive: float
 ) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
-    async for event in hub.events(turn, after=after, keepalive=keepalive):
-        yield ": keep-alive\n\n" if event is None else frame(event)
+    async for batch in hub.batches(turn, after=after, keepalive=keepalive):
+        # Events ready together go out in one write.
+        yield "".join(frame(event) for event in batch) if batch else ": keep-alive\n\n"
 
 
 def turn_stream_response(

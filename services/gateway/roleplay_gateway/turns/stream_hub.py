@@ -256,7 +256,18 @@ class TurnStreamHub:
     async def events(
         self, turn: TurnLog, *, after: int, keepalive: float = 15.0
     ) -> AsyncIterator[StreamEvent | None]:
-        """Events with `seq > after` in order, live, through the final one (None: keep-alive).
+        """Events with `seq > after` in order, live, through the final one (None: keep-alive)."""
+        async for batch in self.batches(turn, after=after, keepalive=keepalive):
+            if not batch:
+                yield None
+            for event in batch:
+                yield event
+
+    async def batches(
+        self, turn: TurnLog, *, after: int, keepalive: float = 15.0
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """The events with `seq > after`, in order, live, through the final one, as the lists
+        that were ready together (an empty list: nothing for `keepalive` seconds).
 
         An event is only sent once every event before it has been, so a client never sees a
         gap; after the turn's end a missing delta is waited for `gap_grace` seconds, then
@@ -274,11 +285,10 @@ class TurnStreamHub:
                     # still on its way a moment, then send what there is.
                     skip_gaps = not await turn.changed(self.gap_grace)
                 elif not await turn.changed(keepalive):
-                    yield None
+                    yield []
                 continue
-            for event in ready:
-                yield event
-                position = event.seq
+            yield ready
+            position = ready[-1].seq
             if turn.final_seq is not None and position >= turn.final_seq:
                 return
 
