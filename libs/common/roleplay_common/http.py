@@ -1,8 +1,9 @@
 """HTTP plumbing shared by the public gateway and the internal service APIs.
 
 * `ApiError` carries its status and the contract's error code; one handler renders every
-  error as `{"error": {"code", "message", "details"}}`. Validation errors become `422`, and an
-  unexpected exception a logged `500` with no internals leaked.
+  error as `{"error": {"code", "message", "details"}}`. Validation errors become `422` whose
+  message names the first bad field, and an unexpected exception a logged `500` with no
+  internals leaked.
 * A middleware binds the request's correlation id (`X-Request-ID`, generated when absent) to
   every log line and echoes it back.
 """
@@ -76,6 +77,15 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def _field_of(loc: list[Any]) -> str:
+    """`["body", "profile", 0, "name"]` → `profile[0].name`."""
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out or "the request"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -89,9 +99,10 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
         ]
-        return JSONResponse(
-            error_body("validation_error", "the request is not valid", {"errors": errors}), 422
-        )
+        message = "the request is not valid"
+        if errors:
+            message = f"{_field_of(errors[0]['loc'])}: {errors[0]['msg']}"
+        return JSONResponse(error_body("validation_error", message, {"errors": errors}), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
