@@ -16,13 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from roleplay_common.http import ApiError
 from roleplay_common.service import Runtime
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.feed.notifier import FeedNotifier
 from roleplay_gateway.feed.store import read_after
+from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.sse import SSE_HEADERS
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
@@ -74,17 +74,12 @@ async def conversation_events(
     user: CurrentUser,
     runtime: RuntimeDep,
     chat: ChatDep,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_EVENT_ID)] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Messages, turns, scene progress and results, library saves — live and resumable."""
     await chat.call("GET", f"/internal/conversations/{conversation_id}", user_id=user.id)
-    position = after or 0
-    if last_event_id is not None:
-        try:
-            position = max(int(last_event_id.strip()), 0)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must be a number") from exc
+    position = resume_after(last_event_id, after, floor=0)
     notifier: FeedNotifier = request.app.state.feed_notifier
     return StreamingResponse(
         _frames(runtime, notifier, conversation_id, position),
