@@ -2,7 +2,8 @@
 
 * `ApiError` carries its status and the contract's error code; one handler renders every
   error as `{"error": {"code", "message", "details"}}`. Validation errors become `422` whose
-  message names the first bad field, and an unexpected exception a logged `500` with no
+  message names the first bad field; a database or broker that does not answer `503` with
+  `Retry-After` (`roleplay_common.outages`); anything else unexpected a logged `500` with no
   internals leaked.
 * A middleware binds the request's correlation id (`X-Request-ID`, generated when absent) to
   every log line and echoes it back.
@@ -23,10 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roleplay_common.logging import bind_correlation, get_logger
+from roleplay_common.outages import CONNECTION_EXCEPTIONS, Dependency, outage_of
 
 log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 HTTP_REQUESTS = Counter(
     "roleplay_http_requests_total", "HTTP requests by route and status.", ["route", "status"]
@@ -77,6 +80,22 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+_OUTAGES: dict[Dependency, tuple[str, str]] = {
+    "database": ("database_unavailable", "the database"),
+    "broker": ("broker_unavailable", "the message broker"),
+    "network": ("dependency_unavailable", "a service this request needs"),
+}
+
+
+def outage_response(dependency: Dependency) -> JSONResponse:
+    code, what = _OUTAGES[dependency]
+    return JSONResponse(
+        error_body(code, f"{what} is not available; try again shortly"),
+        503,
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def _field_of(loc: list[Any]) -> str:
     """`["body", "profile", 0, "name"]` → `profile[0].name`."""
     parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
@@ -109,10 +128,18 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if dependency := outage_of(exc):
+            log.warning("dependency unavailable", dependency=dependency, error=type(exc).__name__)
+            return outage_response(dependency)
         log.exception("unhandled error", error=type(exc).__name__)
         return JSONResponse(error_body("internal_error", "internal error"), 500)
+
+    # A handler for `Exception` runs in the outermost middleware, which answers and then
+    # re-raises; the connection-level classes get theirs inside the app, so an outage is an
+    # ordinary answer.
+    for exception_class in (*CONNECTION_EXCEPTIONS, Exception):
+        app.add_exception_handler(exception_class, on_unexpected)
 
 
 class CorrelationMiddleware:
