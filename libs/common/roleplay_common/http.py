@@ -98,7 +98,8 @@ def outage_response(dependency: Dependency) -> JSONResponse:
 
 def _field_of(loc: list[Any]) -> str:
     """`["body", "profile", 0, "name"]` → `profile[0].name`."""
-    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    where = ("body", "query", "path", "header")
+    parts = loc[1:] if len(loc) > 1 and loc[0] in where and isinstance(loc[1], str) else loc
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
