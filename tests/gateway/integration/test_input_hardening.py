@@ -148,6 +148,12 @@ async def test_nul_and_lone_surrogates_are_422_naming_the_field(
         assert_field_refused(response, field)
 
 
+async def test_nul_in_a_query_is_422(new_user: NewCaller) -> None:
+    user: Caller = await new_user()
+    response = await user.get("/v1/library", params={"asset_type": "scene\u0000"})
+    assert_field_refused(response, "asset_type")
+
+
 async def test_null_in_a_patch_of_a_required_field_is_422(
     new_user: NewCaller, admin: Caller
 ) -> None:
