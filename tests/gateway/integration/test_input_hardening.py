@@ -18,6 +18,7 @@ import httpx
 import pytest
 from PIL import Image, PngImagePlugin
 
+from roleplay_common.webhooks import webhook_token
 from tests.gateway.conftest import Caller, Gateway, NewCaller, assert_error
 
 NUL = "before\u0000after"
@@ -146,6 +147,68 @@ async def test_nul_and_lone_surrogates_are_422_naming_the_field(
     ):
         response = await client.request(method, path, **raw_json(body, admin.headers))
         assert_field_refused(response, field)
+
+
+def text_fields(schema: dict[str, Any], spec: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the plain-text properties of a JSON schema (no enum, no format), nested
+    objects included."""
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = spec["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    found: list[str] = []
+    for name, prop in resolve(schema).get("properties", {}).items():
+        for option in [resolve(o) for o in prop.get("anyOf", [prop])]:
+            if option.get("type") == "string" and "enum" not in option and "format" not in option:
+                found.append(f"{prefix}{name}")
+            elif option.get("type") == "object" and "properties" in option:
+                found.extend(text_fields(option, spec, f"{prefix}{name}."))
+    return found
+
+
+def body_with(field: str, value: str) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    *parents, leaf = field.split(".")
+    node = body
+    for parent in parents:
+        node = node.setdefault(parent, {})
+    node[leaf] = value
+    return body
+
+
+async def test_every_text_field_of_every_json_body_refuses_nul(
+    gateway: Gateway, admin: Caller
+) -> None:
+    """Read from the OpenAPI document, so a field added later is held to the same rule (a
+    field whose pattern already excludes the value may refuse it by that pattern)."""
+    spec = (await gateway.client.get("/openapi.json")).json()
+    checked = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            url = path
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    url = url.replace("{" + parameter["name"] + "}", str(uuid.uuid4()))
+            for field in text_fields(content["application/json"]["schema"], spec):
+                response = await gateway.client.request(
+                    method.upper(), url, **raw_json(body_with(field, NUL), admin.headers)
+                )
+                assert_error(response, 422, "validation_error")
+                errors = response.json()["error"]["details"]["errors"]
+                leaf = field.rsplit(".", 1)[-1]
+                assert any(e["loc"][-1] == leaf for e in errors), (
+                    method,
+                    path,
+                    field,
+                    errors,
+                )
+                checked += 1
+    assert checked >= 40
 
 
 async def test_nul_in_a_query_is_422(new_user: NewCaller) -> None:
@@ -279,3 +342,15 @@ async def test_a_webhook_token_that_is_not_ours_is_404(gateway: Gateway, token: 
         f"/v1/webhooks/fal/{uuid.uuid4()}", params={"token": token}, json={"status": "OK"}
     )
     assert_error(response, 404, "not_found")
+
+
+async def test_a_webhook_body_with_nul_is_422(gateway: Gateway) -> None:
+    """A provider's result with NUL inside would fail in the scenes service's JSONB column."""
+    job_id = str(uuid.uuid4())
+    token = webhook_token(gateway.settings.webhook_secret.get_secret_value(), job_id)
+    response = await gateway.client.post(
+        f"/v1/webhooks/fal/{job_id}",
+        params={"token": token},
+        **raw_json({"status": "OK", "payload": {"images": [{"url": NUL}]}}),
+    )
+    assert_error(response, 422, "validation_error")
