@@ -1,5 +1,6 @@
 """A database that stops answering is a 503 with `Retry-After` on every route, never a 500 nor
-a dropped connection, and the service answers again once it is back.
+a dropped connection, and the service answers again once it is back; a conversation's event
+stream already open waits it out and carries on.
 
 The gateway and the usage service (one public API, one internal) each run here on a database
 and topic prefix of their own, reaching PostgreSQL through a TCP relay the test cuts; every
@@ -18,12 +19,18 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from roleplay_chat.app import create_app as chat_app
+from roleplay_chat.settings import ChatSettings
 from roleplay_common.settings import DatabaseSettings, KafkaSettings
 from roleplay_gateway.app import create_app as gateway_app
+from roleplay_gateway.catalog.seed import DEMO_CHARACTER_ID
+from roleplay_gateway.feed import endpoints as feed_endpoints
+from roleplay_gateway.feed.store import append
 from roleplay_usage.app import create_app as usage_app
 from roleplay_usage.settings import UsageSettings
 from tests.conftest import IsolatedEnv
 from tests.gateway.conftest import gateway_settings
+from tests.support.servers import free_port, serve
 from tests.support.services import running
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
@@ -116,3 +123,79 @@ async def test_an_internal_api_answers_503_while_its_database_is_down(
         assert_outage(await client.get(f"/internal/usage/users/{uuid.uuid4()}"))
         proxy.restore()
         assert (await until_ok(lambda: client.get(path))).status_code == 200
+
+
+async def test_an_open_conversation_stream_waits_out_a_database_outage(
+    test_env: IsolatedEnv,
+    fresh_database: str,
+    proxy: TcpProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feed_endpoints, "KEEPALIVE_SECONDS", 0.3)
+    monkeypatch.setattr(feed_endpoints, "OUTAGE_RETRY_SECONDS", 0.3)
+    database, kafka = through(proxy, fresh_database), own_topics(test_env)
+    chat_port, gateway_port = free_port(), free_port()
+    gateway = gateway_app(
+        gateway_settings(
+            port=gateway_port,
+            database=database,
+            kafka=kafka,
+            chat_url=f"http://127.0.0.1:{chat_port}",
+        )
+    )
+    async with (
+        serve(chat_app(ChatSettings(port=chat_port, database=database, kafka=kafka)), chat_port),
+        serve(gateway, gateway_port) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        name = f"u{uuid.uuid4().hex[:10]}"
+        registered = await client.post(
+            "/v1/auth/register",
+            json={"email": f"{name}@example.com", "password": "correct horse", "username": name},
+        )
+        user_id = uuid.UUID(registered.json()["user"]["id"])
+        client.headers["Authorization"] = f"Bearer {registered.json()['access_token']}"
+        conversation = await client.post(
+            "/v1/conversations", json={"character_id": str(DEMO_CHARACTER_ID)}
+        )
+        conversation_id = uuid.UUID(conversation.json()["id"])
+
+        async def add_entry(marker: str) -> None:
+            async with gateway.state.runtime.db.transaction() as session:
+                await append(
+                    session,
+                    event_id=uuid.uuid4(),
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    entries=[("test.marker", {"marker": marker})],
+                )
+
+        lines: list[str] = []
+
+        async def read(response: httpx.Response) -> None:
+            async for line in response.aiter_lines():
+                lines.append(line)
+
+        async def seen(text: str, timeout: float = 15.0) -> None:
+            async with asyncio.timeout(timeout):
+                while not any(text in line for line in lines):
+                    assert not reader.done(), "the stream ended"
+                    await asyncio.sleep(0.05)
+
+        async with client.stream("GET", f"/v1/conversations/{conversation_id}/events") as stream:
+            assert stream.status_code == 200
+            reader = asyncio.create_task(read(stream))
+            try:
+                await add_entry("before")
+                await seen('"marker":"before"')
+                proxy.cut()
+                await seen(": waiting for the database")
+                proxy.restore()
+                await until_ok(lambda: client.get("/v1/me"))
+                await add_entry("after")
+                await seen('"marker":"after"')
+                assert not reader.done()
+            finally:
+                reader.cancel()
+        ids = [int(line[3:]) for line in lines if line.startswith("id:")]
+        assert ids == sorted(set(ids))

@@ -2,7 +2,9 @@
 
 Ids are the feed's sequence numbers; `Last-Event-ID` (or `?after=`) resumes after one, so a
 client that reconnects — to any instance — gets every event it missed, in order, none twice.
-Image URLs are signed when sent, so a replayed event still carries a working link.
+Image URLs are signed when sent, so a replayed event still carries a working link. A database
+that stops answering mid-stream does not end the stream: it waits (with keep-alives) and
+carries on from where it was once the database is back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from roleplay_common.logging import get_logger
+from roleplay_common.outages import outage_of
 from roleplay_common.service import Runtime
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.conversations.endpoints import ChatDep
@@ -25,8 +29,10 @@ from roleplay_gateway.feed.store import read_after
 from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.sse import SSE_HEADERS
 
+log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["conversations"])
 KEEPALIVE_SECONDS = 15.0
+OUTAGE_RETRY_SECONDS = 2.0
 
 
 async def _signed(runtime: Runtime, data: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +54,16 @@ async def _frames(
     try:
         while True:
             wake.clear()
-            async with runtime.db.transaction() as session:
-                rows = await read_after(session, conversation_id, position)
+            try:
+                async with runtime.db.transaction() as session:
+                    rows = await read_after(session, conversation_id, position)
+            except Exception as exc:
+                if outage_of(exc) is None:
+                    raise
+                log.warning("feed waits for the database", error=type(exc).__name__)
+                yield ": waiting for the database\n\n"
+                await asyncio.sleep(OUTAGE_RETRY_SECONDS)
+                continue
             for row in rows:
                 data = json.dumps(await _signed(runtime, row.data), separators=(",", ":"))
                 yield f"id: {row.seq}\nevent: {row.name}\ndata: {data}\n\n"
