@@ -194,6 +194,16 @@ async def test_an_open_conversation_stream_waits_out_a_database_outage(
                 await until_ok(lambda: client.get("/v1/me"))
                 await add_entry("after")
                 await seen('"marker":"after"')
+                # Back to a 15 s keep-alive: an entry now arrives that fast only if the
+                # instance listens for the feed's NOTIFY again.
+                monkeypatch.setattr(feed_endpoints, "KEEPALIVE_SECONDS", 15.0)
+                await add_entry("settle")
+                await seen('"marker":"settle"', timeout=20)
+                async with asyncio.timeout(15):
+                    while not gateway.state.feed_notifier.listening:
+                        await asyncio.sleep(0.1)
+                await add_entry("notified")
+                await seen('"marker":"notified"', timeout=5)
                 assert not reader.done()
             finally:
                 reader.cancel()
