@@ -12,8 +12,9 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-MAX_PIXELS = 40_000_000
-"""About 8000 x 5000: more than any portrait needs, far below what would exhaust memory."""
+MAX_PIXELS = 4096 * 4096
+"""More than any portrait or card needs; decoded as RGBA it is 64 MiB, so a few uploads at
+once cannot exhaust memory."""
 
 
 class UnreadableImageError(ValueError):
