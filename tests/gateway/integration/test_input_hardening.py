@@ -354,3 +354,15 @@ async def test_a_webhook_body_with_nul_is_422(gateway: Gateway) -> None:
         **raw_json({"status": "OK", "payload": {"images": [{"url": NUL}]}}),
     )
     assert_error(response, 422, "validation_error")
+
+
+async def test_json_bodies_nested_past_any_limit_are_4xx(new_user: NewCaller) -> None:
+    user: Caller = await new_user()
+    headers = {**user.headers, "Content-Type": "application/json"}
+    past_the_parser = b"[" * 100_000
+    assert_error(
+        await user.client.post("/v1/characters", content=past_the_parser, headers=headers), 400
+    )
+    deep = b'{"name": "x", "scene_behavior_rules": ' + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"}"
+    response = await user.client.post("/v1/characters", content=deep, headers=headers)
+    assert_field_refused(response, "scene_behavior_rules")
