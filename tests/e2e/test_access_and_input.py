@@ -150,13 +150,13 @@ async def test_admin_routes_need_the_admin_role(new_user: Any, admin: httpx.Asyn
 async def test_a_provider_names_its_key_variable_and_never_shows_a_key(
     admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TEST_PROVIDER_KEY", "sk-very-secret")
+    monkeypatch.setenv("TEST_PROVIDER_API_KEY", "sk-very-secret")
     created = await admin.post(
         "/v1/admin/providers",
         json={
             "name": f"p{uuid.uuid4().hex[:6]}",
             "base_url": "https://example.invalid/v1",
-            "api_key_env": "TEST_PROVIDER_KEY",
+            "api_key_env": "TEST_PROVIDER_API_KEY",
         },
     )
     assert created.status_code == 201, created.text
@@ -167,6 +167,27 @@ async def test_a_provider_names_its_key_variable_and_never_shows_a_key(
     assert_error(
         await admin.post("/v1/admin/providers", json={"name": "x", "base_url": "ftp://nope"}), 422
     )
+
+
+async def test_an_admin_cannot_point_a_provider_key_at_a_service_secret(
+    admin: httpx.AsyncClient,
+) -> None:
+    """Else the S3 secret would be sent as a bearer token to any URL an admin names."""
+    provider = {"name": f"p{uuid.uuid4().hex[:6]}", "base_url": "https://attacker.invalid/v1"}
+    for variable in ("ROLEPLAY_S3_SECRET_KEY", "GATEWAY_JWT_SECRET", "CHAT_ANYTHING_API_KEY"):
+        refused = await admin.post(
+            "/v1/admin/providers", json={**provider, "api_key_env": variable}
+        )
+        assert_error(refused, 422, "validation_error")
+        assert refused.json()["error"]["message"].startswith("api_key_env:")
+    created = await admin.post("/v1/admin/providers", json=provider)
+    assert created.status_code == 201, created.text
+    path = f"/v1/admin/providers/{created.json()['id']}"
+    try:
+        changed = await admin.patch(path, json={"api_key_env": "ROLEPLAY_S3_SECRET_KEY"})
+        assert_error(changed, 422, "validation_error")
+    finally:
+        await admin.delete(path)
 
 
 async def test_models_list_shows_availability(new_user: Any) -> None:
@@ -276,6 +297,46 @@ async def test_bad_input_gets_the_error_shape(stack: Stack, new_user: Any) -> No
     assert_error(await user.client.get(f"/v1/turns/{uuid.uuid4()}/stream"), 404)
     assert_error(await user.client.patch(f"/v1/conversations/{conversation['id']}", json={}), 422)
     assert_error(await user.client.get("/v1/nowhere"), 404)
+
+
+async def test_input_that_once_broke_a_conversation_is_4xx(stack: Stack, new_user: Any) -> None:
+    """NUL in a message once started a turn whose stream never ended; `{"title": null}` was a
+    503; a Last-Event-ID past any sequence aborted the feed."""
+    user: User = await new_user()
+    conversation = (
+        await user.client.post("/v1/conversations", json={"character_id": str(DEMO_CHARACTER_ID)})
+    ).json()
+    path = f"/v1/conversations/{conversation['id']}"
+    before = (await user.client.get(f"{path}/messages")).json()["items"]
+    for content in ("hello\u0000there", "hello\ud800there"):
+        response = await user.client.post(
+            f"{path}/messages",
+            content=json.dumps({"content": content}).encode(),
+            headers={"content-type": "application/json"},
+        )
+        assert_error(response, 422, "validation_error")
+        assert response.json()["error"]["message"].startswith("content:")
+    assert (await user.client.get(f"{path}/messages")).json()["items"] == before
+
+    for field in ("title", "status"):
+        assert_error(await user.client.patch(path, json={field: None}), 422, "validation_error")
+    async with httpx.AsyncClient(base_url=stack.chat) as chat:
+        internal = f"/internal/conversations/{conversation['id']}"
+        for body in ({"title": None}, {"status": None}, {"title": "a\u0000b"}):
+            response = await chat.patch(
+                internal,
+                params={"user_id": user.id},
+                content=json.dumps(body).encode(),
+                headers={"content-type": "application/json"},
+            )
+            assert_error(response, 422, "validation_error")
+    renamed = await user.client.patch(path, json={"title": "Renamed", "model": None})
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Renamed"
+
+    for last_event_id in ("99999999999999999999", "9223372036854775808", "1e3"):
+        response = await user.client.get(f"{path}/events", headers={"Last-Event-ID": last_event_id})
+        assert_error(response, 400, "invalid_last_event_id")
+    assert_error(await user.client.get(f"{path}/events", params={"after": 2**63}), 422)
 
 
 async def test_card_import_export_round_trip(new_user: Any) -> None:

@@ -1,8 +1,10 @@
 """HTTP plumbing shared by the public gateway and the internal service APIs.
 
 * `ApiError` carries its status and the contract's error code; one handler renders every
-  error as `{"error": {"code", "message", "details"}}`. Validation errors become `422`, and an
-  unexpected exception a logged `500` with no internals leaked.
+  error as `{"error": {"code", "message", "details"}}`. Validation errors become `422` whose
+  message names the first bad field; a database or broker that does not answer `503` with
+  `Retry-After` (`roleplay_common.outages`); anything else unexpected a logged `500` with no
+  internals leaked.
 * A middleware binds the request's correlation id (`X-Request-ID`, generated when absent) to
   every log line and echoes it back.
 """
@@ -23,10 +25,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from roleplay_common.logging import bind_correlation, get_logger
+from roleplay_common.outages import CONNECTION_EXCEPTIONS, Dependency, outage_of
 
 log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 # A client must drop an idle connection well before the server closes it, or a request sent
 # on a connection the server is closing fails with a reset. Servers keep idle connections
@@ -94,6 +98,32 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+_OUTAGES: dict[Dependency, tuple[str, str]] = {
+    "database": ("database_unavailable", "the database"),
+    "broker": ("broker_unavailable", "the message broker"),
+    "network": ("dependency_unavailable", "a service this request needs"),
+}
+
+
+def outage_response(dependency: Dependency) -> JSONResponse:
+    code, what = _OUTAGES[dependency]
+    return JSONResponse(
+        error_body(code, f"{what} is not available; try again shortly"),
+        503,
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def _field_of(loc: list[Any]) -> str:
+    """`["body", "profile", 0, "name"]` → `profile[0].name`."""
+    where = ("body", "query", "path", "header")
+    parts = loc[1:] if len(loc) > 1 and loc[0] in where and isinstance(loc[1], str) else loc
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out or "the request"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -107,19 +137,28 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
         ]
-        return JSONResponse(
-            error_body("validation_error", "the request is not valid", {"errors": errors}), 422
-        )
+        message = "the request is not valid"
+        if errors:
+            message = f"{_field_of(errors[0]['loc'])}: {errors[0]['msg']}"
+        return JSONResponse(error_body("validation_error", message, {"errors": errors}), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
     async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        if dependency := outage_of(exc):
+            log.warning("dependency unavailable", dependency=dependency, error=type(exc).__name__)
+            return outage_response(dependency)
         log.exception("unhandled error", error=type(exc).__name__)
         return JSONResponse(error_body("internal_error", "internal error"), 500)
+
+    # A handler for `Exception` runs in the outermost middleware, which answers and then
+    # re-raises; the connection-level classes get theirs inside the app, so an outage is an
+    # ordinary answer.
+    for exception_class in (*CONNECTION_EXCEPTIONS, Exception):
+        app.add_exception_handler(exception_class, on_unexpected)
 
 
 class CorrelationMiddleware:

@@ -12,4 +12,7 @@ def webhook_token(secret: str, job_id: str) -> str:
 
 
 def valid_token(secret: str, job_id: str, token: str) -> bool:
-    return hmac.compare_digest(webhook_token(secret, job_id), token)
+    """Whether `token` is the job's; any string is only ever False, never an error (the
+    comparison is of bytes, since `compare_digest` refuses non-ASCII text)."""
+    presented = token.encode("utf-8", errors="replace")
+    return hmac.compare_digest(webhook_token(secret, job_id).encode(), presented)

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from roleplay_chat.store import Conversation, Message, Turn, message_view
+from roleplay_common.changes import Changes
 from roleplay_common.events import CharacterCard
 from roleplay_common.http import ApiError, not_found
 from roleplay_common.internal_api import ReadSessionDep, SessionDep
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
+from roleplay_common.text import SafeText
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -36,21 +38,23 @@ class ConversationCreate(BaseModel):
     character: CharacterCard
     persona_id: uuid.UUID | None = None
     scene_template_id: uuid.UUID | None = None
-    title: str | None = Field(default=None, max_length=200)
-    model: str | None = None
+    title: SafeText | None = Field(default=None, max_length=200)
+    model: SafeText | None = None
 
 
-class ConversationUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+class ConversationUpdate(Changes):
+    nullable = frozenset({"persona_id", "model", "current_location"})
+
+    title: SafeText | None = Field(default=None, min_length=1, max_length=200)
     status: Literal["active", "archived"] | None = None
     persona_id: uuid.UUID | None = None
-    model: str | None = None
-    current_location: str | None = None
+    model: SafeText | None = None
+    current_location: SafeText | None = None
     auto_keep_scenes: bool | None = None
 
 
 class MessageEdit(BaseModel):
-    content: str = Field(min_length=1, max_length=16_000)
+    content: SafeText = Field(min_length=1, max_length=16_000)
 
 
 class SelectAlternative(BaseModel):

@@ -15,6 +15,7 @@ from roleplay_common.http import not_found
 from roleplay_common.internal_api import RuntimeDep, SessionDep
 from roleplay_common.pagination import MAX_LIMIT
 from roleplay_common.service import Runtime
+from roleplay_common.text import SafeText
 from roleplay_library.store import LibraryAsset
 
 router = APIRouter(prefix="/internal", tags=["internal"])
@@ -43,7 +44,7 @@ async def list_assets(
     session: SessionDep,
     runtime: RuntimeDep,
     conversation_id: uuid.UUID | None = None,
-    asset_type: str | None = Query(default=None, max_length=32),
+    asset_type: Annotated[SafeText | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     stmt = sa.select(LibraryAsset).where(col(LibraryAsset.user_id) == user_id)

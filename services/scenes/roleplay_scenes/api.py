@@ -17,6 +17,7 @@ from roleplay_common.http import not_found
 from roleplay_common.internal_api import RuntimeDep, SessionDep
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
+from roleplay_common.text import SafeJsonObject
 from roleplay_scenes.jobs import JobRunner
 from roleplay_scenes.store import Scene, SceneJob
 
@@ -121,7 +122,7 @@ async def get_job(
 
 @router.post("/jobs/{job_id}/provider-result", status_code=202)
 async def provider_result(
-    job_id: uuid.UUID, body: dict[str, Any], request: Request
+    job_id: uuid.UUID, body: SafeJsonObject, request: Request
 ) -> dict[str, str]:
     """A provider's webhook, relayed by the gateway after it checked the signed token."""
     jobs: JobRunner = request.app.state.jobs

@@ -14,6 +14,7 @@ from roleplay_common.db import add_to_outbox
 from roleplay_common.events import UsageBalanceChanged
 from roleplay_common.http import ApiError
 from roleplay_common.internal_api import RuntimeDep, SessionDep
+from roleplay_common.text import SafeText
 from roleplay_usage import store
 from roleplay_usage.domain.report import GroupBy, ReportLine, report, rows_read_for
 from roleplay_usage.settings import UsageSettings
@@ -80,8 +81,8 @@ class Grant(BaseModel):
     amount: Decimal = Field(
         max_digits=18, decimal_places=6, description="Credits to add (negative to take away)."
     )
-    reason: str = Field(default="admin grant", max_length=500)
-    idempotency_key: str = Field(min_length=1, max_length=200)
+    reason: SafeText = Field(default="admin grant", max_length=500)
+    idempotency_key: SafeText = Field(min_length=1, max_length=200)
 
 
 @router.get("/usage/users/{user_id}", response_model_by_alias=True)

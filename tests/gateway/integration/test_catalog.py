@@ -62,7 +62,7 @@ async def test_admin_routes_need_the_admin_role(new_user: NewCaller, admin: Call
 async def test_providers_name_their_key_variable_and_never_show_a_key(
     admin: Caller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CATALOG_TEST_KEY", "sk-catalog-test-very-secret")
+    monkeypatch.setenv("CATALOG_TEST_API_KEY", "sk-catalog-test-very-secret")
     name = f"p-{uuid.uuid4().hex[:8]}"
     created = await admin.post(
         "/v1/admin/providers",
@@ -70,12 +70,12 @@ async def test_providers_name_their_key_variable_and_never_show_a_key(
             "name": name,
             "display_name": "Test provider",
             "base_url": "https://provider.invalid/v1",
-            "api_key_env": "CATALOG_TEST_KEY",
+            "api_key_env": "CATALOG_TEST_API_KEY",
         },
     )
     assert created.status_code == 201, created.text
     provider = created.json()
-    assert provider["api_key_env"] == "CATALOG_TEST_KEY"
+    assert provider["api_key_env"] == "CATALOG_TEST_API_KEY"
     assert provider["api_key_configured"] is True
     path = f"/v1/admin/providers/{provider['id']}"
     try:
@@ -433,3 +433,38 @@ async def test_the_seed_is_there_and_applies_once(gateway: Gateway, admin: Calle
     assert persona["role"] == "user"
     scene = (await admin.get(f"/v1/scene-templates/{DEMO_SCENE_ID}")).json()
     assert scene["visibility"] == "public" and scene["scene_prompt"]
+
+
+@pytest.mark.parametrize(
+    "variable",
+    ["ROLEPLAY_S3_SECRET_KEY", "GATEWAY_JWT_SECRET", "SCENES_WEBHOOK_SECRET", "PATH", "HOME"],
+)
+async def test_a_provider_key_variable_must_be_on_the_allow_list(
+    admin: Caller, variable: str
+) -> None:
+    """Never one of the services' own settings, nor any variable the allow-list leaves out:
+    at create and at change, a 422 naming `api_key_env`."""
+    name = f"p-{uuid.uuid4().hex[:8]}"
+    refused = await admin.post(
+        "/v1/admin/providers",
+        json={"name": name, "base_url": "https://attacker.invalid/v1", "api_key_env": variable},
+    )
+    assert_error(refused, 422, "validation_error")
+    assert refused.json()["error"]["message"].startswith("api_key_env:")
+    assert [e["loc"] for e in refused.json()["error"]["details"]["errors"]] == [
+        ["body", "api_key_env"]
+    ]
+    created = await admin.post(
+        "/v1/admin/providers",
+        json={"name": name, "base_url": "https://p.invalid/v1", "api_key_env": "P_API_KEY"},
+    )
+    assert created.status_code == 201, created.text
+    path = f"/v1/admin/providers/{created.json()['id']}"
+    try:
+        changed = await admin.patch(path, json={"api_key_env": variable})
+        assert_error(changed, 422, "validation_error")
+        assert "api_key_env" in changed.json()["error"]["message"]
+        listed = (await admin.get("/v1/admin/providers")).json()["items"]
+        assert next(p for p in listed if p["name"] == name)["api_key_env"] == "P_API_KEY"
+    finally:
+        assert (await admin.delete(path)).status_code == 204

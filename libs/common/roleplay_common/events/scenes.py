@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay_common.events.chat import CharacterCard, ModelRoute
 from roleplay_common.events.envelope import Event
+from roleplay_common.text import SafeText
 
 GenerationMode = Literal["t2i", "i2i", "modification"]
 SceneStyle = Literal["character_only", "pov", "both_characters"]
@@ -33,9 +34,9 @@ class SceneTemplateCard(BaseModel):
 class Modification(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    preset: str | None = None
+    preset: SafeText | None = Field(default=None, max_length=200)
     intensity: float = Field(default=0.5, ge=0, le=1)
-    instruction: str | None = None
+    instruction: SafeText | None = Field(default=None, max_length=4000)
 
 
 class RecentMessage(BaseModel):

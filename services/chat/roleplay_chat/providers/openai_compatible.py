@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ import aiohttp
 from roleplay_chat.providers.errors import ProviderError, from_status
 from roleplay_common.events import ModelRoute
 from roleplay_common.http import CLIENT_KEEPALIVE_SECONDS
+from roleplay_common.provider_keys import provider_key
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -45,7 +45,7 @@ StreamEvent = TextDelta | StreamEnd
 
 
 def api_key(route: ModelRoute) -> str | None:
-    return os.environ.get(route.api_key_env) if route.api_key_env else None
+    return provider_key(route.api_key_env)
 
 
 class ProviderSession:

@@ -12,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from roleplay_common.changes import Changes
 from roleplay_common.http import ApiError
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
-from roleplay_gateway.changes import Changes
 from roleplay_gateway.characters.service import visible_character
 from roleplay_gateway.deps import SessionDep, SettingsDep
 from roleplay_gateway.limits_store import SharedLimits, retry_after
@@ -27,20 +28,20 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Register(BaseModel):
-    email: str = Field(pattern=EMAIL, max_length=320)
-    password: str = Field(min_length=8, max_length=256)
-    username: str = Field(min_length=1, max_length=64)
+    email: SafeText = Field(pattern=EMAIL, max_length=320)
+    password: SafeText = Field(min_length=8, max_length=256)
+    username: SafeText = Field(min_length=1, max_length=64)
 
 
 class Login(BaseModel):
-    email: str = Field(pattern=EMAIL, max_length=320)
-    password: str = Field(min_length=1, max_length=256)
+    email: SafeText = Field(pattern=EMAIL, max_length=320)
+    password: SafeText = Field(min_length=1, max_length=256)
 
 
 class ProfileUpdate(Changes):
     nullable = frozenset({"default_persona_id"})
 
-    username: str | None = Field(default=None, min_length=1, max_length=64)
+    username: SafeText | None = Field(default=None, min_length=1, max_length=64)
     age_verified: bool | None = None
     default_persona_id: uuid.UUID | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
 from roleplay_common.http import ApiError
+from roleplay_common.provider_keys import provider_key
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
 from roleplay_gateway.catalog.routing import (
     active_models,
@@ -61,7 +61,7 @@ def provider_view(p: Provider) -> dict[str, Any]:
         "kind": p.kind,
         "base_url": p.base_url,
         "api_key_env": p.api_key_env,
-        "api_key_configured": bool(p.api_key_env and os.environ.get(p.api_key_env)),
+        "api_key_configured": bool(provider_key(p.api_key_env)),
         "health_url": p.health_url,
         "is_active": p.is_active,
         "created_at": p.created_at.isoformat(),

@@ -4,48 +4,53 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from roleplay_gateway.changes import Changes
+from roleplay_common.changes import Changes
+from roleplay_common.provider_keys import ProviderKeyEnv
+from roleplay_common.text import SafeJsonObject, SafeText
 
 ProviderKind = Literal["openai_compatible", "local_worker", "fal", "replicate", "openai_images"]
-ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class ProviderCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    display_name: str = Field(default="", max_length=120)
+    name: SafeText = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    display_name: SafeText = Field(default="", max_length=120)
     kind: ProviderKind = "openai_compatible"
-    base_url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
-    api_key_env: str | None = Field(
+    base_url: SafeText = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    api_key_env: ProviderKeyEnv | None = Field(
         default=None,
         max_length=120,
-        pattern=ENV_NAME,
-        description="Name of the environment variable that holds the key (never the key).",
+        description=(
+            "Name of the environment variable that holds the key (never the key); it must"
+            " match the allow-list `ROLEPLAY_PROVIDER_KEY_ENV_ALLOWED`."
+        ),
     )
-    health_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    health_url: SafeText | None = Field(default=None, max_length=2000, pattern=r"^https?://")
     is_active: bool = True
 
 
 class ProviderUpdate(Changes):
     nullable = frozenset({"api_key_env", "health_url"})
 
-    display_name: str | None = Field(default=None, max_length=120)
-    base_url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=r"^https?://")
-    api_key_env: str | None = Field(default=None, max_length=120, pattern=ENV_NAME)
-    health_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    display_name: SafeText | None = Field(default=None, max_length=120)
+    base_url: SafeText | None = Field(
+        default=None, min_length=1, max_length=2000, pattern=r"^https?://"
+    )
+    api_key_env: ProviderKeyEnv | None = Field(default=None, max_length=120)
+    health_url: SafeText | None = Field(default=None, max_length=2000, pattern=r"^https?://")
     is_active: bool | None = None
 
 
 class ModelCreate(BaseModel):
-    key: str = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
-    display_name: str = Field(default="", max_length=200)
+    key: SafeText = Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+    display_name: SafeText = Field(default="", max_length=200)
     provider_id: uuid.UUID
-    model_name: str = Field(min_length=1, max_length=200)
+    model_name: SafeText = Field(min_length=1, max_length=200)
     modality: Literal["chat", "image"]
-    task: str = Field(min_length=1, max_length=64)
+    task: SafeText = Field(min_length=1, max_length=64)
     is_default: bool = False
     priority: int = Field(default=100, ge=0, le=100_000)
     is_active: bool = True
@@ -58,13 +63,13 @@ class ModelCreate(BaseModel):
     max_concurrent_streams: int = Field(
         default=4096, ge=1, le=1_000_000, description="Streams this model serves at once."
     )
-    input_defaults: dict[str, Any] = Field(default_factory=dict)
+    input_defaults: SafeJsonObject = Field(default_factory=dict)
 
 
 class ModelUpdate(Changes):
-    display_name: str | None = Field(default=None, max_length=200)
-    model_name: str | None = Field(default=None, min_length=1, max_length=200)
-    task: str | None = Field(default=None, min_length=1, max_length=64)
+    display_name: SafeText | None = Field(default=None, max_length=200)
+    model_name: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    task: SafeText | None = Field(default=None, min_length=1, max_length=64)
     is_default: bool | None = None
     priority: int | None = Field(default=None, ge=0, le=100_000)
     is_active: bool | None = None
@@ -75,15 +80,15 @@ class ModelUpdate(Changes):
     cost_per_image: Decimal | None = Field(default=None, ge=0)
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
     max_concurrent_streams: int | None = Field(default=None, ge=1, le=1_000_000)
-    input_defaults: dict[str, Any] | None = None
+    input_defaults: SafeJsonObject | None = None
 
 
 class PromptTemplateCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    use_case: str = Field(default="character_roleplay", min_length=1, max_length=64)
+    name: SafeText = Field(min_length=1, max_length=200)
+    use_case: SafeText = Field(default="character_roleplay", min_length=1, max_length=64)
     content_mode: Literal["sfw", "nsfw"] = "sfw"
-    target_model: str | None = Field(default=None, max_length=120)
-    system_prompt: str = Field(min_length=1, max_length=50_000)
+    target_model: SafeText | None = Field(default=None, max_length=120)
+    system_prompt: SafeText = Field(min_length=1, max_length=50_000)
     is_active: bool = True
     version: int = Field(default=1, ge=1)
 
@@ -91,9 +96,9 @@ class PromptTemplateCreate(BaseModel):
 class PromptTemplateUpdate(Changes):
     nullable = frozenset({"target_model"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: SafeText | None = Field(default=None, min_length=1, max_length=200)
     content_mode: Literal["sfw", "nsfw"] | None = None
-    target_model: str | None = Field(default=None, max_length=120)
-    system_prompt: str | None = Field(default=None, min_length=1, max_length=50_000)
+    target_model: SafeText | None = Field(default=None, max_length=120)
+    system_prompt: SafeText | None = Field(default=None, min_length=1, max_length=50_000)
     is_active: bool | None = None
     version: int | None = Field(default=None, ge=1)

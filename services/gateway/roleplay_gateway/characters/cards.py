@@ -2,6 +2,11 @@
 
 A PNG card carries the card as base64 JSON in a `tEXt` chunk: `chara` (V2) or `ccv3` (V3).
 Fields of ours with no place in the spec travel in `data.extensions.roleplay`.
+
+Parsing is bounded: the upload's size by the route, the JSON's nesting by
+`roleplay_common.text.MAX_JSON_DEPTH` (a deeper card, or one too deep for the parser, is
+malformed), a PNG's pixels by `images.MAX_PIXELS`. Everything here is synchronous CPU work;
+routes run it in a thread.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ import io
 import json
 from typing import Any
 
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin
 
+from roleplay_common.text import check_json_tree
+from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import CharacterCreate
 from roleplay_gateway.characters.store import Character
 
@@ -22,46 +29,42 @@ class MalformedCardError(ValueError):
     pass
 
 
-# What Pillow raises for files that are not (safe) images: truncated or corrupt data, and
-# decompression bombs.
-UNREADABLE_IMAGE = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    Image.DecompressionBombError,
-)
-
-
 def read_card(filename: str, data: bytes) -> dict[str, Any]:
     """The card's JSON object, from a JSON file or a PNG with an embedded card."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
         return _from_png(data)
-    try:
-        card = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedCardError(f"{filename or 'the file'} is neither a PNG nor JSON") from exc
-    if not isinstance(card, dict):
-        raise MalformedCardError("the card must be a JSON object")
-    return card
+    return _json_object(data, f"{filename or 'the file'} is neither a PNG nor JSON")
 
 
 def _from_png(data: bytes) -> dict[str, Any]:
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except UNREADABLE_IMAGE as exc:
-        raise MalformedCardError("the PNG cannot be read") from exc
+        image = open_image(data)
+    except UnreadableImageError as exc:
+        raise MalformedCardError(f"the PNG cannot be read: {exc}") from exc
     text: dict[str, str] = dict(getattr(image, "text", {}) or {})
     raw = text.get("ccv3") or text.get("chara")
     if raw is None:
         raise MalformedCardError("the PNG has no `chara` or `ccv3` card chunk")
     try:
-        card = json.loads(base64.b64decode(raw, validate=False))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        decoded = base64.b64decode(raw, validate=False)
+    except (binascii.Error, ValueError) as exc:
         raise MalformedCardError("the PNG's card chunk is not base64 JSON") from exc
+    return _json_object(decoded, "the PNG's card chunk is not base64 JSON")
+
+
+def _json_object(data: bytes, not_json: str) -> dict[str, Any]:
+    try:
+        card = json.loads(data)
+    except RecursionError as exc:
+        raise MalformedCardError("the card nests too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedCardError(not_json) from exc
     if not isinstance(card, dict):
         raise MalformedCardError("the card must be a JSON object")
+    try:
+        check_json_tree(card)
+    except ValueError as exc:
+        raise MalformedCardError(f"the card's JSON {exc}") from exc
     return card
 
 
@@ -138,9 +141,8 @@ def card_png(card: dict[str, Any], portrait: bytes | None) -> bytes:
     image: Image.Image | None = None
     if portrait:
         try:
-            image = Image.open(io.BytesIO(portrait))
-            image.load()
-        except UNREADABLE_IMAGE:
+            image = open_image(portrait)
+        except UnreadableImageError:
             image = None
     if image is None:
         image = Image.new("RGB", (400, 600), (40, 44, 52))

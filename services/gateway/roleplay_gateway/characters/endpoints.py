@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, TypeVar
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Header, Query, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from roleplay_common.content_disposition import attachment
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
@@ -23,6 +23,7 @@ from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
 from roleplay_gateway.characters import cards
+from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import (
     CharacterCreate,
     CharacterUpdate,
@@ -143,7 +144,7 @@ async def import_character(
     if len(data) > MAX_IMAGE_BYTES:
         raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
     try:
-        values = cards.to_character(cards.read_card(file.filename or "", data))
+        values = await asyncio.to_thread(_card_character, file.filename or "", data)
     except cards.MalformedCardError as exc:
         raise ApiError(422, "malformed_card", str(exc)) from exc
     _check_rating(user, values.content_rating)
@@ -153,6 +154,10 @@ async def import_character(
         **values.model_dump(),
     )
     return character_view(await _insert_once(session, character))
+
+
+def _card_character(filename: str, data: bytes) -> CharacterCreate:
+    return cards.to_character(cards.read_card(filename, data))
 
 
 @router.get("/characters/{character_id}")
@@ -200,8 +205,7 @@ async def export_character(
     """The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait."""
     character = await visible_character(session, user, character_id)
     card = cards.to_card(character, version=version)
-    filename = f"{character.name or 'character'}.{format}".replace('"', "")
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    disposition = {"Content-Disposition": attachment(character.name, format, fallback="character")}
     if format == "json":
         return JSONResponse(card, headers=disposition)
     portrait = None
@@ -211,7 +215,8 @@ async def export_character(
                 portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
             except ObjectNotFoundError:
                 portrait = None  # the card still exports, on a placeholder
-    return Response(cards.card_png(card, portrait), media_type="image/png", headers=disposition)
+    png = await asyncio.to_thread(cards.card_png, card, portrait)
+    return Response(png, media_type="image/png", headers=disposition)
 
 
 @router.post("/characters/{character_id}/portrait")
@@ -227,11 +232,10 @@ async def upload_portrait(
     if len(data) > MAX_IMAGE_BYTES:
         raise ApiError(413, "payload_too_large", "a portrait may be at most 8 MiB")
     try:
-        image = Image.open(io.BytesIO(data))
-        image.verify()
-        kind = (image.format or "").lower()
-    except cards.UNREADABLE_IMAGE as exc:
-        raise ApiError(422, "invalid_image", "the file is not an image") from exc
+        image = await asyncio.to_thread(open_image, data, decode=False)
+    except UnreadableImageError as exc:
+        raise ApiError(422, "invalid_image", str(exc)) from exc
+    kind = (image.format or "").lower()
     if kind not in ("png", "jpeg", "webp"):
         raise ApiError(422, "invalid_image", "the portrait must be PNG, JPEG or WebP")
     key = f"{character.id}/{uuid.uuid4()}.{'jpg' if kind == 'jpeg' else kind}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from roleplay_gateway.changes import Changes
+from roleplay_common.changes import Changes
+from roleplay_common.text import SafeJsonObject, SafeText
 
 Rating = Literal["sfw", "nsfw"]
 Visibility = Literal["private", "public"]
@@ -15,55 +16,55 @@ Text = Field(default="", max_length=20_000)
 
 
 class CharacterCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+    name: SafeText = Field(min_length=1, max_length=120)
     role: Literal["ai", "user"] = "ai"
-    description: str = Text
-    persona: str = Text
-    system_prompt: str = Text
-    first_message: str = Text
-    alternate_greetings: list[str] = Field(default_factory=list, max_length=50)
-    example_dialogue: str = Text
-    scenario: str = Text
+    description: SafeText = Text
+    persona: SafeText = Text
+    system_prompt: SafeText = Text
+    first_message: SafeText = Text
+    alternate_greetings: list[SafeText] = Field(default_factory=list, max_length=50)
+    example_dialogue: SafeText = Text
+    scenario: SafeText = Text
     content_rating: Rating = "sfw"
     visibility: Visibility = "private"
-    scene_behavior_rules: dict[str, Any] = Field(default_factory=dict)
+    scene_behavior_rules: SafeJsonObject = Field(default_factory=dict)
     consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
-    appearance_tags: list[str] = Field(default_factory=list, max_length=100)
-    image_url: str | None = Field(default=None, max_length=2000)
-    tags: list[str] = Field(default_factory=list, max_length=100)
+    appearance_tags: list[SafeText] = Field(default_factory=list, max_length=100)
+    image_url: SafeText | None = Field(default=None, max_length=2000)
+    tags: list[SafeText] = Field(default_factory=list, max_length=100)
 
 
 class CharacterUpdate(Changes):
     nullable = frozenset({"consistency_method", "image_url"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=20_000)
-    persona: str | None = Field(default=None, max_length=20_000)
-    system_prompt: str | None = Field(default=None, max_length=20_000)
-    first_message: str | None = Field(default=None, max_length=20_000)
-    alternate_greetings: list[str] | None = Field(default=None, max_length=50)
-    example_dialogue: str | None = Field(default=None, max_length=20_000)
-    scenario: str | None = Field(default=None, max_length=20_000)
+    name: SafeText | None = Field(default=None, min_length=1, max_length=120)
+    description: SafeText | None = Field(default=None, max_length=20_000)
+    persona: SafeText | None = Field(default=None, max_length=20_000)
+    system_prompt: SafeText | None = Field(default=None, max_length=20_000)
+    first_message: SafeText | None = Field(default=None, max_length=20_000)
+    alternate_greetings: list[SafeText] | None = Field(default=None, max_length=50)
+    example_dialogue: SafeText | None = Field(default=None, max_length=20_000)
+    scenario: SafeText | None = Field(default=None, max_length=20_000)
     content_rating: Rating | None = None
     visibility: Visibility | None = None
-    scene_behavior_rules: dict[str, Any] | None = None
+    scene_behavior_rules: SafeJsonObject | None = None
     consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
-    appearance_tags: list[str] | None = Field(default=None, max_length=100)
-    image_url: str | None = Field(default=None, max_length=2000)
-    tags: list[str] | None = Field(default=None, max_length=100)
+    appearance_tags: list[SafeText] | None = Field(default=None, max_length=100)
+    image_url: SafeText | None = Field(default=None, max_length=2000)
+    tags: list[SafeText] | None = Field(default=None, max_length=100)
 
 
 class SceneTemplateCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    description: str = Text
-    setting: str = Field(default="", max_length=20_000, description="Where the scene happens.")
-    scenario: str = Field(default="", max_length=20_000, description="What is going on.")
-    scene_prompt: str = Field(
+    name: SafeText = Field(min_length=1, max_length=120)
+    description: SafeText = Text
+    setting: SafeText = Field(default="", max_length=20_000, description="Where the scene happens.")
+    scenario: SafeText = Field(default="", max_length=20_000, description="What is going on.")
+    scene_prompt: SafeText = Field(
         default="", max_length=20_000, description="How the scene looks, for scene images."
     )
-    scene_starters: list[str] = Field(default_factory=list, max_length=20)
-    preview_image_url: str | None = Field(default=None, max_length=2000)
-    tags: list[str] = Field(default_factory=list, max_length=100)
+    scene_starters: list[SafeText] = Field(default_factory=list, max_length=20)
+    preview_image_url: SafeText | None = Field(default=None, max_length=2000)
+    tags: list[SafeText] = Field(default_factory=list, max_length=100)
     content_rating: Rating = "sfw"
     visibility: Visibility = "private"
 
@@ -71,14 +72,14 @@ class SceneTemplateCreate(BaseModel):
 class SceneTemplateUpdate(Changes):
     nullable = frozenset({"preview_image_url"})
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    description: str | None = Field(default=None, max_length=20_000)
-    setting: str | None = Field(default=None, max_length=20_000)
-    scenario: str | None = Field(default=None, max_length=20_000)
-    scene_prompt: str | None = Field(default=None, max_length=20_000)
-    scene_starters: list[str] | None = Field(default=None, max_length=20)
-    preview_image_url: str | None = Field(default=None, max_length=2000)
-    tags: list[str] | None = Field(default=None, max_length=100)
+    name: SafeText | None = Field(default=None, min_length=1, max_length=120)
+    description: SafeText | None = Field(default=None, max_length=20_000)
+    setting: SafeText | None = Field(default=None, max_length=20_000)
+    scenario: SafeText | None = Field(default=None, max_length=20_000)
+    scene_prompt: SafeText | None = Field(default=None, max_length=20_000)
+    scene_starters: list[SafeText] | None = Field(default=None, max_length=20)
+    preview_image_url: SafeText | None = Field(default=None, max_length=2000)
+    tags: list[SafeText] | None = Field(default=None, max_length=100)
     content_rating: Rating | None = None
     visibility: Visibility | None = None
 

@@ -14,10 +14,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from roleplay_common.changes import Changes
 from roleplay_common.http import ApiError
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from roleplay_common.service import Runtime
 from roleplay_common.storage import USER_LIBRARY
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.characters.service import (
     character_card,
@@ -44,21 +46,23 @@ class ConversationCreate(BaseModel):
     character_id: uuid.UUID
     persona_id: uuid.UUID | None = None
     scene_template_id: uuid.UUID | None = None
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title: SafeText | None = Field(default=None, min_length=1, max_length=200)
 
 
-class ConversationUpdate(BaseModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
+class ConversationUpdate(Changes):
+    nullable = frozenset({"persona_id", "model"})
+
+    title: SafeText | None = Field(default=None, min_length=1, max_length=200)
     status: Literal["active", "archived"] | None = None
     persona_id: uuid.UUID | None = None
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    model: SafeText | None = Field(default=None, min_length=1, max_length=200)
     auto_keep_scenes: bool | None = Field(
         default=None, description="Keep every scene of this conversation in the library."
     )
 
 
 class MessageEdit(BaseModel):
-    content: str = Field(min_length=1, max_length=16_000)
+    content: SafeText = Field(min_length=1, max_length=16_000)
 
 
 class SelectAlternative(BaseModel):

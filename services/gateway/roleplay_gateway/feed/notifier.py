@@ -1,4 +1,9 @@
-"""Wakes this instance's conversation streams when the feed grows (PostgreSQL LISTEN)."""
+"""Wakes this instance's conversation streams when the feed grows (PostgreSQL LISTEN).
+
+The LISTEN connection is one long-lived connection outside the pool: when the database goes
+away it is lost, so the notifier reconnects (with backoff) and then wakes every stream once,
+since a notification sent while it was away is not replayed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,13 @@ from collections import defaultdict
 
 import asyncpg
 
+from roleplay_common.logging import get_logger
+from roleplay_common.outages import outage_of
 from roleplay_gateway.feed.store import CHANNEL
+
+log = get_logger(__name__)
+
+RECONNECT_MAX_SECONDS = 10.0
 
 
 class FeedNotifier:
@@ -16,14 +27,54 @@ class FeedNotifier:
         self.url = database_url.replace("+asyncpg", "")
         self._waiters: defaultdict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._connection: asyncpg.Connection | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @property
+    def listening(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed()
 
     async def start(self) -> None:
-        self._connection = await asyncpg.connect(self.url)
-        await self._connection.add_listener(CHANNEL, self._on_notify)
+        await self._listen()
 
     async def stop(self) -> None:
+        self._stopped = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
         if self._connection is not None:
             await self._connection.close()
+
+    async def _listen(self) -> None:
+        connection = await asyncpg.connect(self.url)
+        await connection.add_listener(CHANNEL, self._on_notify)
+        connection.add_termination_listener(self._on_lost)
+        self._connection = connection
+
+    def _on_lost(self, _conn: object) -> None:
+        if self._stopped or self._reconnecting is not None:
+            return
+        log.warning("feed notifications lost; reconnecting")
+        self._reconnecting = asyncio.create_task(self._reconnect(), name="feed-notifier")
+
+    async def _reconnect(self) -> None:
+        delay = 0.2
+        try:
+            while not self._stopped:
+                try:
+                    await self._listen()
+                except Exception as exc:
+                    if outage_of(exc) is None:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+                    continue
+                log.info("feed notifications back")
+                for waiters in list(self._waiters.values()):
+                    for event in waiters:
+                        event.set()
+                return
+        finally:
+            self._reconnecting = None
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         try:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.internal_client import InternalClient
 
@@ -26,7 +27,7 @@ async def list_library(
     user: CurrentUser,
     library: LibraryDep,
     conversation_id: uuid.UUID | None = None,
-    asset_type: Annotated[str | None, Query(max_length=32)] = None,
+    asset_type: Annotated[SafeText | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
     result: dict[str, Any] = await library.call(
         "GET",

@@ -28,6 +28,7 @@ from roleplay_common.events import (
     StoredImage,
 )
 from roleplay_common.http import ApiError
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.catalog.routing import chat_routes, image_routes
 from roleplay_gateway.characters.service import character_card, scene_template_card
@@ -59,11 +60,11 @@ ScenesDep = Annotated[InternalClient, Depends(get_scenes)]
 
 class SceneRequest(BaseModel):
     mode: Literal["t2i", "i2i", "modification"] = "t2i"
-    prompt: str | None = Field(default=None, min_length=1, max_length=4000)
+    prompt: SafeText | None = Field(default=None, min_length=1, max_length=4000)
     message_id: uuid.UUID | None = None
     previous_scene_id: uuid.UUID | None = None
     style: Literal["character_only", "pov", "both_characters"] = "character_only"
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    model: SafeText | None = Field(default=None, min_length=1, max_length=200)
     modification: Modification | None = None
     keep: bool = Field(default=False, description="Keep the image in the library when done.")
 

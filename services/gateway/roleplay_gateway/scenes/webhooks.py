@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from roleplay_common.http import ApiError
+from roleplay_common.text import check_json_tree
 from roleplay_common.webhooks import valid_token
 from roleplay_gateway.deps import SettingsDep
 from roleplay_gateway.scenes.endpoints import ScenesDep
@@ -35,6 +36,10 @@ async def fal_webhook(
         raise ApiError(422, "validation_error", "the webhook body must be JSON") from exc
     if not isinstance(body, dict):
         raise ApiError(422, "validation_error", "the webhook body must be a JSON object")
+    try:
+        check_json_tree(body)
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", f"the webhook body {exc}") from exc
     result: dict[str, Any] = await scenes.call(
         "POST", f"/internal/jobs/{job_id}/provider-result", json=body
     )

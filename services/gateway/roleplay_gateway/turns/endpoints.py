@@ -27,6 +27,7 @@ from roleplay_common.events import (
 )
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import AuthUser, CurrentUser
 from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.routing import chat_routes, select_prompt_template
@@ -34,6 +35,7 @@ from roleplay_gateway.characters.service import character_card
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.sse import turn_stream_response
 from roleplay_gateway.turns.stream_hub import STARTED_SEQ, StreamEvent, TurnLog, TurnStreamHub
 
@@ -60,13 +62,13 @@ IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 class SendMessage(BaseModel):
-    content: str = Field(min_length=1, max_length=16_000)
-    client_message_id: str | None = Field(default=None, min_length=1, max_length=200)
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    content: SafeText = Field(min_length=1, max_length=16_000)
+    client_message_id: SafeText | None = Field(default=None, min_length=1, max_length=200)
+    model: SafeText | None = Field(default=None, min_length=1, max_length=200)
 
 
 class TurnOptions(BaseModel):
-    model: str | None = Field(default=None, min_length=1, max_length=200)
+    model: SafeText | None = Field(default=None, min_length=1, max_length=200)
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,9 @@ async def stream_turn(
     user: CurrentUser,
     chat: ChatDep,
     hub: HubDep,
-    after: Annotated[int | None, Query(ge=-1, description="Last seq seen.")] = None,
+    after: Annotated[
+        int | None, Query(ge=-1, le=MAX_EVENT_ID, description="Last seq seen.")
+    ] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> Response:
     """Stream a turn; resume with `Last-Event-ID` or `?after=` — no gap, no duplicate."""
@@ -304,12 +308,7 @@ async def _conversation_persona(
 
 
 def _resume_position(last_event_id: str | None, after: int | None) -> int:
-    if last_event_id is not None:
-        try:
-            return max(int(last_event_id.strip()), STARTED_SEQ - 1)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_last_event_id", "Last-Event-ID must be a number") from exc
-    return after if after is not None else STARTED_SEQ - 1
+    return resume_after(last_event_id, after, floor=STARTED_SEQ - 1)
 
 
 async def _from_record(

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
 from roleplay_gateway.internal_client import InternalClient
 
@@ -35,7 +36,7 @@ def _range(start: datetime | None, end: datetime | None) -> dict[str, str | None
 
 class CreditGrant(BaseModel):
     amount: Decimal = Field(description="Credits to add; negative to take away.")
-    reason: str = Field(default="admin grant", max_length=500)
+    reason: SafeText = Field(default="admin grant", max_length=500)
 
 
 @router.get("/usage/me")

@@ -8,13 +8,13 @@ read from the environment variable the provider names.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from roleplay_common.events import ModelRoute
+from roleplay_common.provider_keys import provider_key
 from roleplay_scenes.providers.errors import ImageProviderError, from_status
 
 
@@ -27,7 +27,7 @@ class Submitted:
 
 
 def _headers(route: ModelRoute) -> dict[str, str]:
-    key = os.environ.get(route.api_key_env) if route.api_key_env else None
+    key = provider_key(route.api_key_env)
     return {"Authorization": f"Key {key}"} if key else {}
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import httpx
 
 from roleplay_common.events import ModelRoute
+from roleplay_common.provider_keys import provider_key
 from roleplay_scenes.providers.errors import ImageProviderError, from_status
 
 
@@ -15,7 +14,7 @@ async def write_narrative(
 ) -> tuple[str, int, int]:
     """The narrative text and the tokens in/out the provider reported (0 when it did not)."""
     headers = {}
-    if route.api_key_env and (key := os.environ.get(route.api_key_env)):
+    if key := provider_key(route.api_key_env):
         headers["Authorization"] = f"Bearer {key}"
     try:
         response = await client.post(

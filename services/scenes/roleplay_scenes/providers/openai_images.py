@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 from typing import Any
 
 import httpx
 
 from roleplay_common.events import ModelRoute
+from roleplay_common.provider_keys import provider_key
 from roleplay_scenes.providers.errors import ImageProviderError, from_status
 
 
@@ -18,7 +18,7 @@ async def generate(
     client: httpx.AsyncClient, route: ModelRoute, arguments: dict[str, Any]
 ) -> bytes:
     headers = {}
-    if route.api_key_env and (key := os.environ.get(route.api_key_env)):
+    if key := provider_key(route.api_key_env):
         headers["Authorization"] = f"Bearer {key}"
     body: dict[str, Any] = {
         "model": route.model_name,

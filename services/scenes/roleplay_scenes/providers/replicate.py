@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 
 from roleplay_common.events import ModelRoute
+from roleplay_common.provider_keys import provider_key
 from roleplay_scenes.providers.errors import ImageProviderError, from_status
 
 
 def _headers(route: ModelRoute) -> dict[str, str]:
-    key = os.environ.get(route.api_key_env) if route.api_key_env else None
+    key = provider_key(route.api_key_env)
     return {"Authorization": f"Bearer {key}"} if key else {}
 
 
