@@ -31,7 +31,7 @@ from roleplay_usage.settings import UsageSettings
 from tests.conftest import IsolatedEnv
 from tests.gateway.conftest import gateway_settings
 from tests.support.servers import free_port, serve
-from tests.support.services import running
+from tests.support.services import as_a_service, running
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
 
@@ -115,7 +115,7 @@ async def test_an_internal_api_answers_503_while_its_database_is_down(
     test_env: IsolatedEnv, fresh_database: str, proxy: TcpProxy
 ) -> None:
     settings = UsageSettings(database=through(proxy, fresh_database), kafka=own_topics(test_env))
-    async with running(usage_app(settings)) as client:
+    async with running(usage_app(settings), headers=as_a_service()) as client:
         path = f"/internal/balances/{uuid.uuid4()}"
         assert (await client.get(path)).status_code == 200
         proxy.cut()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from roleplay_chat.providers.openai_compatible import stream_chat
+from roleplay_chat.providers.openai_compatible import ProviderSession, stream_chat
 from roleplay_common.events import ModelRoute
 from roleplay_scenes.providers.narrative import write_narrative
 from roleplay_standin.app import create_app as standin_app
@@ -55,7 +55,8 @@ def variables(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_chat_sends_a_key_only_from_an_allowed_variable(
     standin: httpx.AsyncClient,
 ) -> None:
-    async with httpx.AsyncClient() as client:
+    providers = ProviderSession(4)
+    try:
         for name in (
             "STANDIN_API_KEY",
             "PROVIDER_KEY_STANDIN",
@@ -64,7 +65,7 @@ async def test_chat_sends_a_key_only_from_an_allowed_variable(
             "HOME_DIRECTORY_TOKEN",
         ):
             events = stream_chat(
-                client,
+                providers,
                 route(standin, name),
                 [{"role": "user", "content": "hello"}],
                 max_tokens=8,
@@ -73,6 +74,8 @@ async def test_chat_sends_a_key_only_from_an_allowed_variable(
                 idle_timeout=5,
             )
             assert [e async for e in events]
+    finally:
+        await providers.close()
     assert await auth_schemes(standin) == ["Bearer", "Bearer", None, None, None]
 
 
