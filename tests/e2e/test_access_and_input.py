@@ -16,6 +16,7 @@ from PIL import Image, PngImagePlugin
 
 from roleplay_gateway.catalog.seed import DEMO_CHARACTER_ID
 from tests.e2e.conftest import Stack, User
+from tests.support.services import as_a_service
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> None:
@@ -320,7 +321,7 @@ async def test_input_that_once_broke_a_conversation_is_4xx(stack: Stack, new_use
 
     for field in ("title", "status"):
         assert_error(await user.client.patch(path, json={field: None}), 422, "validation_error")
-    async with httpx.AsyncClient(base_url=stack.chat) as chat:
+    async with httpx.AsyncClient(base_url=stack.chat, headers=as_a_service()) as chat:
         internal = f"/internal/conversations/{conversation['id']}"
         for body in ({"title": None}, {"status": None}, {"title": "a\u0000b"}):
             response = await chat.patch(
