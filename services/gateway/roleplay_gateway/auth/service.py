@@ -49,28 +49,36 @@ class AuthUser:
         }
 
 
-async def load_user(session: AsyncSession, user_id: uuid.UUID) -> AuthUser | None:
-    """The caller with roles and profile, in one query (it runs on every request)."""
+def _caller_query() -> sa.Select[Any]:
+    user_id = sa.bindparam("user_id", type_=sa.Uuid())
     roles = (
         sa.select(sa.func.coalesce(sa.func.array_agg(col(UserRole.role)), sa.text("'{}'")))
         .where(col(UserRole.user_id) == user_id)
         .scalar_subquery()
     )
-    row = (
-        await session.execute(
-            sa.select(
-                col(User.id),
-                col(User.email),
-                col(User.username),
-                col(Profile.age_verified),
-                col(Profile.default_persona_id),
-                col(Profile.token_balance),
-                roles.label("roles"),
-            )
-            .outerjoin(Profile, col(Profile.user_id) == col(User.id))
-            .where(col(User.id) == user_id)
+    return (
+        sa.select(
+            col(User.id),
+            col(User.email),
+            col(User.username),
+            col(Profile.age_verified),
+            col(Profile.default_persona_id),
+            col(Profile.token_balance),
+            roles.label("roles"),
         )
-    ).first()
+        .outerjoin(Profile, col(Profile.user_id) == col(User.id))
+        .where(col(User.id) == user_id)
+    )
+
+
+# Built once: SQLAlchemy keys its compiled-statement cache by walking the statement, and a
+# statement built per request is walked per request.
+CALLER_QUERY = _caller_query()
+
+
+async def load_user(session: AsyncSession, user_id: uuid.UUID) -> AuthUser | None:
+    """The caller with roles and profile, in one query (it runs on every request)."""
+    row = (await session.execute(CALLER_QUERY, {"user_id": user_id})).first()
     if row is None:
         return None
     return AuthUser(
