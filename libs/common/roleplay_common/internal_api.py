@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roleplay_common.service import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

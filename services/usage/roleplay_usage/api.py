@@ -24,7 +24,7 @@ router = APIRouter(prefix="/internal", tags=["internal"])
 DEFAULT_RANGE = timedelta(days=30)
 
 
-def _settings(request: Request) -> UsageSettings:
+async def _settings(request: Request) -> UsageSettings:
     settings: UsageSettings = request.app.state.settings
     return settings
 

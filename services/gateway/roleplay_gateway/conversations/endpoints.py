@@ -33,7 +33,7 @@ from roleplay_gateway.internal_client import InternalClient
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
 
-def get_chat(request: Request) -> InternalClient:
+async def get_chat(request: Request) -> InternalClient:
     client: InternalClient = request.app.state.chat
     return client
 

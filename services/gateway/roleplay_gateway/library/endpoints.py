@@ -14,7 +14,7 @@ from roleplay_gateway.internal_client import InternalClient
 router = APIRouter(prefix="/v1", tags=["library"])
 
 
-def get_library(request: Request) -> InternalClient:
+async def get_library(request: Request) -> InternalClient:
     client: InternalClient = request.app.state.library
     return client
 

@@ -50,7 +50,7 @@ scene_requests = sa.Table(
 )
 
 
-def get_scenes(request: Request) -> InternalClient:
+async def get_scenes(request: Request) -> InternalClient:
     client: InternalClient = request.app.state.scenes
     return client
 

@@ -52,7 +52,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_hub(request: Request) -> TurnStreamHub:
+async def get_hub(request: Request) -> TurnStreamHub:
     hub: TurnStreamHub = request.app.state.turn_hub
     return hub
 

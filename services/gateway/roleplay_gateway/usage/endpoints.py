@@ -17,7 +17,7 @@ from roleplay_gateway.internal_client import InternalClient
 router = APIRouter(prefix="/v1", tags=["usage"])
 
 
-def get_usage(request: Request) -> InternalClient:
+async def get_usage(request: Request) -> InternalClient:
     client: InternalClient = request.app.state.usage
     return client
 
