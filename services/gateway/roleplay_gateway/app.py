@@ -17,6 +17,7 @@ from roleplay_gateway.feed.notifier import FeedNotifier
 from roleplay_gateway.feed.retention import keep_pruning
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
+from roleplay_gateway.openapi_document import install_openapi
 from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.settings import GatewaySettings
 from roleplay_gateway.store import SCHEMA
@@ -72,6 +73,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         on_shutdown=[stop],
     )
     install_limits(app, settings)
+    install_openapi(app)
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat

@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.auth.schemas import Profile, SignedIn
 from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
 from roleplay_gateway.changes import Changes
 from roleplay_gateway.characters.service import visible_character
 from roleplay_gateway.deps import SessionDep, SettingsDep
+from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -39,7 +41,7 @@ class ProfileUpdate(Changes):
     default_persona_id: uuid.UUID | None = None
 
 
-@router.post("/auth/register", status_code=201)
+@router.post("/auth/register", status_code=201, response_model=SignedIn, responses=errors(409))
 async def register(body: Register, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     user = await create_user(
         session,
@@ -52,19 +54,19 @@ async def register(body: Register, session: SessionDep, settings: SettingsDep) -
     return {"user": user.profile(), "access_token": token, "token_type": "bearer"}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=SignedIn, responses=errors(401))
 async def login(body: Login, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     user = await authenticate(session, body.email, body.password)
     token = tokens.issue(settings, user.id, user.roles)
     return {"access_token": token, "token_type": "bearer", "user": user.profile()}
 
 
-@router.get("/me")
+@router.get("/me", response_model=Profile)
 async def me(user: CurrentUser) -> dict[str, Any]:
     return user.profile()
 
 
-@router.patch("/me")
+@router.patch("/me", response_model=Profile)
 async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     persona_id = changes.get("default_persona_id")

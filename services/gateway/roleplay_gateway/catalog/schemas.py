@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -97,3 +98,79 @@ class PromptTemplateUpdate(Changes):
     system_prompt: str | None = Field(default=None, min_length=1, max_length=50_000)
     is_active: bool | None = None
     version: int | None = Field(default=None, ge=1)
+
+
+class ProviderPublic(BaseModel):
+    """A provider; never its key: only the variable's name, and whether it is set."""
+
+    id: uuid.UUID
+    name: str
+    display_name: str
+    kind: str
+    base_url: str
+    api_key_env: str | None
+    api_key_configured: bool
+    health_url: str | None
+    is_active: bool
+    created_at: datetime
+
+
+class ModelPublic(BaseModel):
+    """A model as admins see it; costs are decimal strings."""
+
+    id: uuid.UUID
+    key: str
+    display_name: str
+    provider_id: uuid.UUID
+    provider: str | None
+    model_name: str
+    modality: str
+    task: str
+    is_default: bool
+    priority: int
+    is_active: bool
+    context_window: int
+    max_output_tokens: int
+    input_cost_per_mtok: str
+    output_cost_per_mtok: str
+    cost_per_image: str
+    timeout_seconds: float
+    max_concurrent_streams: int
+    input_defaults: dict[str, Any]
+
+
+class ModelChoice(BaseModel):
+    """An active model a client may pick; `available` reflects provider and worker health."""
+
+    key: str
+    display_name: str
+    provider: str
+    modality: str
+    task: str
+    is_default: bool
+    available: bool
+
+
+class PromptTemplatePublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    use_case: str
+    content_mode: str
+    target_model: str | None
+    system_prompt: str
+    is_active: bool
+    version: int
+    updated_at: datetime
+
+
+class WorkerStatus(BaseModel):
+    """A local worker's health as last checked."""
+
+    name: str
+    is_healthy: bool | None = None
+    last_checked: datetime | None = None
+    valid_until: datetime | None = None
+    response_time_ms: int | None = None
+    health_error: str | None = None
+    worker_url: str | None = None
+    usable: bool

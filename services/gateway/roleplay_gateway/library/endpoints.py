@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from roleplay_common.pagination import Page
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.library.schemas import AssetPublic
 
 router = APIRouter(prefix="/v1", tags=["library"])
 
@@ -21,7 +23,7 @@ def get_library(request: Request) -> InternalClient:
 LibraryDep = Annotated[InternalClient, Depends(get_library)]
 
 
-@router.get("/library")
+@router.get("/library", response_model=Page[AssetPublic])
 async def list_library(
     user: CurrentUser,
     library: LibraryDep,
