@@ -2,8 +2,8 @@
 
 Errors. Most statuses a route can answer follow from what it depends on, so they are derived
 here for every operation, never listed by hand: 401 (it needs a caller), 403 (an admin), 404
-(an id in the path), 422 (parameters or a body), 413 (a body), 400 (a cursor, `before` or
-`Last-Event-ID` to parse), 429 (the rate limit), 503 (the database, a service or the broker
+(an id in the path), 422 (parameters or a body), 413 and 400 (a body, which may not even
+parse; also a cursor, `before` or `Last-Event-ID`), 429 (the rate limit), 503 (the database, a service or the broker
 not answering). A route adds what only it can answer with `responses=errors(409)`. All use the
 `ErrorResponse` component, the shape `roleplay_common.http` answers with; FastAPI's own 422
 entry (`{"detail": …}`) is not used, since its handler answers in that shape too.
@@ -31,7 +31,7 @@ REF = "#/components/schemas/"
 ERROR_REF = {"$ref": f"{REF}{ErrorResponse.__name__}"}
 
 DESCRIPTIONS = {
-    400: "Bad input the schema cannot express (a cursor, `before`, `Last-Event-ID`).",
+    400: "Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`.",
     401: "No valid bearer token (or a wrong login).",
     402: "The balance is used up (when quotas are on).",
     403: "Not allowed: the admin role, or an age-verified profile for nsfw content.",
@@ -124,7 +124,7 @@ def error_statuses(route: APIRoute, path: str) -> set[int]:
     if any(d.path_params for d in dependants):
         statuses.add(404)
     if route.body_field is not None:
-        statuses |= {413, 422}
+        statuses |= {400, 413, 422}
     names = {
         p.alias.lower()
         for d in dependants

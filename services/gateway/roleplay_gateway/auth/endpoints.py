@@ -66,7 +66,7 @@ async def me(user: CurrentUser) -> dict[str, Any]:
     return user.profile()
 
 
-@router.patch("/me", response_model=Profile)
+@router.patch("/me", response_model=Profile, responses=errors(404))
 async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     persona_id = changes.get("default_persona_id")

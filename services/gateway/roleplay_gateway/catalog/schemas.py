@@ -13,6 +13,10 @@ from roleplay_gateway.changes import Changes
 
 ProviderKind = Literal["openai_compatible", "local_worker", "fal", "replicate", "openai_images"]
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+MAX_INT = 2**31 - 1  # the largest PostgreSQL `integer`
+# Costs are stored as numeric(18, 6).
+Cost = Field(default=Decimal(0), ge=0, max_digits=18, decimal_places=6)
+OptionalCost = Field(default=None, ge=0, max_digits=18, decimal_places=6)
 
 
 class ProviderCreate(BaseModel):
@@ -52,9 +56,9 @@ class ModelCreate(BaseModel):
     is_active: bool = True
     context_window: int = Field(default=8192, ge=256, le=10_000_000)
     max_output_tokens: int = Field(default=512, ge=1, le=1_000_000)
-    input_cost_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
-    output_cost_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
-    cost_per_image: Decimal = Field(default=Decimal(0), ge=0)
+    input_cost_per_mtok: Decimal = Cost
+    output_cost_per_mtok: Decimal = Cost
+    cost_per_image: Decimal = Cost
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     max_concurrent_streams: int = Field(
         default=4096, ge=1, le=1_000_000, description="Streams this model serves at once."
@@ -71,9 +75,9 @@ class ModelUpdate(Changes):
     is_active: bool | None = None
     context_window: int | None = Field(default=None, ge=256, le=10_000_000)
     max_output_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
-    input_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
-    output_cost_per_mtok: Decimal | None = Field(default=None, ge=0)
-    cost_per_image: Decimal | None = Field(default=None, ge=0)
+    input_cost_per_mtok: Decimal | None = OptionalCost
+    output_cost_per_mtok: Decimal | None = OptionalCost
+    cost_per_image: Decimal | None = OptionalCost
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
     max_concurrent_streams: int | None = Field(default=None, ge=1, le=1_000_000)
     input_defaults: dict[str, Any] | None = None
@@ -86,7 +90,7 @@ class PromptTemplateCreate(BaseModel):
     target_model: str | None = Field(default=None, max_length=120)
     system_prompt: str = Field(min_length=1, max_length=50_000)
     is_active: bool = True
-    version: int = Field(default=1, ge=1)
+    version: int = Field(default=1, ge=1, le=MAX_INT)
 
 
 class PromptTemplateUpdate(Changes):
@@ -97,7 +101,7 @@ class PromptTemplateUpdate(Changes):
     target_model: str | None = Field(default=None, max_length=120)
     system_prompt: str | None = Field(default=None, min_length=1, max_length=50_000)
     is_active: bool | None = None
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_INT)
 
 
 class ProviderPublic(BaseModel):
