@@ -3,10 +3,11 @@
 Errors. Most statuses a route can answer follow from what it depends on, so they are derived
 here for every operation, never listed by hand: 401 (it needs a caller), 403 (an admin), 404
 (an id in the path), 422 (parameters or a body), 413 and 400 (a body, which may not even
-parse; also a cursor, `before` or `Last-Event-ID`), 429 (the rate limit), 503 (the database, a service or the broker
-not answering). A route adds what only it can answer with `responses=errors(409)`. All use the
-`ErrorResponse` component, the shape `roleplay_common.http` answers with; FastAPI's own 422
-entry (`{"detail": …}`) is not used, since its handler answers in that shape too.
+parse; also a cursor, `before` or `Last-Event-ID`), 429 (the rate limit), 503 (the database,
+a service or the broker not answering). A route adds what only it can answer with
+`responses=errors(409)`. All use the `ErrorResponse` component, the shape
+`roleplay_common.http` answers with; FastAPI's own 422 entry (`{"detail": …}`) is not used,
+since its handler answers in that shape too.
 
 Streams. `event_stream(...)` documents a `text/event-stream` answer the way FastAPI documents
 its own SSE routes (`itemSchema`, as OpenAPI 3.2 specifies): one item per event name, its
