@@ -17,6 +17,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -85,6 +86,16 @@ def endpoints() -> Iterator[Endpoints]:
 
 @pytest.fixture(scope="session")
 async def test_env(endpoints: Endpoints) -> AsyncIterator[IsolatedEnv]:
+    async with isolated_env(endpoints) as env:
+        with applied(env):
+            yield env
+
+
+@asynccontextmanager
+async def isolated_env(
+    endpoints: Endpoints, secrets: dict[str, str] | None = None
+) -> AsyncIterator[IsolatedEnv]:
+    """A database of its own (dropped at the end), a topic prefix and a bucket prefix."""
     run = uuid.uuid4().hex[:10]
     database = f"test_{run}"
     admin = await asyncpg.connect(_plain(endpoints.database_url))
@@ -97,22 +108,31 @@ async def test_env(endpoints: Endpoints) -> AsyncIterator[IsolatedEnv]:
         database_url=_with_database(endpoints.database_url, database),
         topic_prefix=f"t{run}.",
         bucket_prefix=f"t{run}-",
+        secrets=secrets if secrets is not None else session_secrets(),
     )
+    try:
+        yield env
+    finally:
+        admin = await asyncpg.connect(_plain(endpoints.database_url))
+        try:
+            await admin.execute(f'drop database if exists "{database}" with (force)')
+        finally:
+            await admin.close()
+
+
+@contextmanager
+def applied(env: IsolatedEnv) -> Iterator[None]:
+    """`env` in the process environment (where service settings read it) until the block ends."""
     saved = {k: os.environ.get(k) for k in env.as_env()}
     os.environ.update(env.as_env())
     try:
-        yield env
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        admin = await asyncpg.connect(_plain(endpoints.database_url))
-        try:
-            await admin.execute(f'drop database if exists "{database}" with (force)')
-        finally:
-            await admin.close()
 
 
 @pytest.fixture

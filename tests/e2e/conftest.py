@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,14 @@ class Stack:
 
 @pytest.fixture(scope="session")
 async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
+    async with running_stack() as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_stack(*, gateway_b: bool = True) -> AsyncIterator[Stack]:
+    """Every service on loopback ports, with the infrastructure the environment names; without
+    `gateway_b`, `Stack.gateway_b` is gateway A."""
     from roleplay_chat.app import create_app as chat_app
     from roleplay_chat.settings import ChatSettings
     from roleplay_gateway.app import create_app as gateway_app
@@ -101,16 +109,18 @@ async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
         await stack.enter_async_context(
             serve(gateway_app(gateway_settings(ports["gateway"])), ports["gateway"])
         )
-        await stack.enter_async_context(
-            serve(
-                gateway_app(gateway_settings(ports["gateway_b"], quotas=True)), ports["gateway_b"]
+        if gateway_b:
+            await stack.enter_async_context(
+                serve(
+                    gateway_app(gateway_settings(ports["gateway_b"], quotas=True)),
+                    ports["gateway_b"],
+                )
             )
-        )
         yield Stack(
             standin=standin_url,
             chat=f"http://127.0.0.1:{ports['chat']}",
             gateway=f"http://127.0.0.1:{ports['gateway']}",
-            gateway_b=f"http://127.0.0.1:{ports['gateway_b']}",
+            gateway_b=f"http://127.0.0.1:{ports['gateway_b' if gateway_b else 'gateway']}",
             usage=f"http://127.0.0.1:{ports['usage']}",
             scenes=f"http://127.0.0.1:{ports['scenes']}",
             library=f"http://127.0.0.1:{ports['library']}",

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -77,6 +78,21 @@ class ApiError(Exception):
         self.message = message
         self.details = details or {}
         self.headers = headers or {}
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="A snake_case code a client can branch on.")
+    message: str = Field(description="A human sentence.")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="More about the error; a validation error lists `errors: [{loc, msg, type}]`.",
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorInfo
 
 
 def not_found(what: str) -> ApiError:

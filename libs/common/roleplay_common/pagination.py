@@ -6,9 +6,13 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
 
 from roleplay_common.http import ApiError
+
+Item = TypeVar("Item")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -31,6 +35,13 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(values, dict) or not values:
         raise ApiError(400, "invalid_cursor", "the cursor is not valid")
     return values
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list; `next_cursor` is null on the last."""
+
+    items: list[Item]
+    next_cursor: str | None = Field(description="Pass as `?cursor=` for the next page.")
 
 
 def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from roleplay_common.broker import EventRouter, Topics, ensure_topics, make_broker
 from roleplay_common.db import Database, OutboxRelay, add_to_outbox, claim_event
@@ -110,6 +111,14 @@ def add_diagnostics(router: EventRouter, runtime: Runtime) -> None:
             )
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="`ok`, or `unavailable` (with status 503).")
+    checks: dict[str, str] = Field(description="`ok` or why it failed, per connection.")
+
+
+READINESS = {"model": Readiness, "description": "Ready, or (503) which connection failed."}
+
+
 def create_service_app(
     runtime: Runtime,
     *,
@@ -182,7 +191,7 @@ def create_service_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=Readiness, responses={503: READINESS})
     async def readyz() -> JSONResponse:
         checks = await readiness(runtime)
         ok = all(v == "ok" for v in checks.values())
@@ -192,11 +201,24 @@ def create_service_app(
             headers={} if ok else {"Retry-After": "5"},
         )
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/asyncapi", tags=["ops"], response_model=None)
+    @app.get(
+        "/asyncapi",
+        tags=["ops"],
+        response_model=None,
+        responses={
+            200: {
+                "description": "The AsyncAPI document; a page showing it for `Accept: text/html`.",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
     async def asyncapi_doc(request: Request) -> Response:
         spec = asyncapi.to_specification()
         if "text/html" in request.headers.get("accept", ""):

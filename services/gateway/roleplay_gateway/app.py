@@ -18,6 +18,7 @@ from roleplay_gateway.feed.retention import keep_pruning
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.limits import install_limits
 from roleplay_gateway.limits_store import LoginLimits, SharedLimits, keep_pruning_limits
+from roleplay_gateway.openapi_document import install_openapi
 from roleplay_gateway.routes import PUBLIC_ROUTERS
 from roleplay_gateway.security_headers import SecurityHeaders
 from roleplay_gateway.settings import GatewaySettings
@@ -86,6 +87,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         public=True,
     )
     install_limits(app, settings, limits)
+    install_openapi(app)
     app.add_middleware(SecurityHeaders)  # outermost: refusals by the limits carry them too
     app.state.limits = limits
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)

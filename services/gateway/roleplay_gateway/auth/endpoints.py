@@ -17,10 +17,12 @@ from roleplay_common.http import ApiError
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.auth.dependencies import CurrentUser
+from roleplay_gateway.auth.schemas import Profile, SignedIn
 from roleplay_gateway.auth.service import authenticate, create_user, load_user, update_profile
 from roleplay_gateway.characters.service import visible_character
 from roleplay_gateway.deps import SessionDep, SettingsDep
 from roleplay_gateway.limits_store import SharedLimits, retry_after
+from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
@@ -46,7 +48,7 @@ class ProfileUpdate(Changes):
     default_persona_id: uuid.UUID | None = None
 
 
-@router.post("/auth/register", status_code=201)
+@router.post("/auth/register", status_code=201, response_model=SignedIn, responses=errors(409))
 async def register(body: Register, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     user = await create_user(
         session,
@@ -59,7 +61,7 @@ async def register(body: Register, session: SessionDep, settings: SettingsDep) -
     return {"user": user.profile(), "access_token": token, "token_type": "bearer"}
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", response_model=SignedIn, responses=errors(401))
 async def login(
     body: Login, request: Request, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -79,12 +81,12 @@ async def login(
     return {"access_token": token, "token_type": "bearer", "user": user.profile()}
 
 
-@router.get("/me")
+@router.get("/me", response_model=Profile)
 async def me(user: CurrentUser) -> dict[str, Any]:
     return user.profile()
 
 
-@router.patch("/me")
+@router.patch("/me", response_model=Profile, responses=errors(404))
 async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     persona_id = changes.get("default_persona_id")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col
 
 from roleplay_common.http import ApiError
+from roleplay_common.pagination import Page
 from roleplay_common.provider_keys import provider_key
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
 from roleplay_gateway.catalog.routing import (
@@ -22,16 +23,22 @@ from roleplay_gateway.catalog.routing import (
     worker_health,
 )
 from roleplay_gateway.catalog.schemas import (
+    ModelChoice,
     ModelCreate,
+    ModelPublic,
     ModelUpdate,
     PromptTemplateCreate,
+    PromptTemplatePublic,
     PromptTemplateUpdate,
     ProviderCreate,
+    ProviderPublic,
     ProviderUpdate,
+    WorkerStatus,
 )
 from roleplay_gateway.catalog.store import Model, PromptTemplateRow, Provider
 from roleplay_gateway.deps import SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
+from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -145,7 +152,7 @@ def _apply(row: SQLModel, changes: dict[str, Any]) -> None:
         row.updated_at = datetime.now(UTC)
 
 
-@router.get("/models")
+@router.get("/models", response_model=Page[ModelChoice])
 async def list_models(
     user: CurrentUser, session: SessionDep, modality: Literal["chat", "image"] | None = None
 ) -> dict[str, Any]:
@@ -168,13 +175,13 @@ async def list_models(
     return {"items": items, "next_cursor": None}
 
 
-@admin.get("/providers")
+@admin.get("/providers", response_model=Page[ProviderPublic])
 async def list_providers(user: AdminUser, session: SessionDep) -> dict[str, Any]:
     rows = (await session.execute(sa.select(Provider).order_by(col(Provider.name)))).scalars()
     return {"items": [provider_view(p) for p in rows], "next_cursor": None}
 
 
-@admin.post("/providers", status_code=201)
+@admin.post("/providers", status_code=201, response_model=ProviderPublic, responses=errors(409))
 async def create_provider(
     body: ProviderCreate,
     user: AdminUser,
@@ -187,7 +194,7 @@ async def create_provider(
     return provider_view(await _create(session, provider, "provider"))
 
 
-@admin.patch("/providers/{provider_id}")
+@admin.patch("/providers/{provider_id}", response_model=ProviderPublic, responses=errors(409))
 async def update_provider(
     provider_id: uuid.UUID, body: ProviderUpdate, user: AdminUser, session: SessionDep
 ) -> dict[str, Any]:
@@ -203,7 +210,7 @@ async def delete_provider(provider_id: uuid.UUID, user: AdminUser, session: Sess
     return Response(status_code=204)
 
 
-@admin.get("/models")
+@admin.get("/models", response_model=Page[ModelPublic])
 async def list_all_models(user: AdminUser, session: SessionDep) -> dict[str, Any]:
     rows = (
         await session.execute(
@@ -215,7 +222,7 @@ async def list_all_models(user: AdminUser, session: SessionDep) -> dict[str, Any
     return {"items": [model_view(m, p) for m, p in rows], "next_cursor": None}
 
 
-@admin.post("/models", status_code=201)
+@admin.post("/models", status_code=201, response_model=ModelPublic, responses=errors(409))
 async def create_model(
     body: ModelCreate,
     user: AdminUser,
@@ -229,7 +236,7 @@ async def create_model(
     return model_view(await _create(session, model, "model"), provider)
 
 
-@admin.patch("/models/{model_id}")
+@admin.patch("/models/{model_id}", response_model=ModelPublic, responses=errors(409))
 async def update_model(
     model_id: uuid.UUID, body: ModelUpdate, user: AdminUser, session: SessionDep
 ) -> dict[str, Any]:
@@ -245,7 +252,7 @@ async def delete_model(model_id: uuid.UUID, user: AdminUser, session: SessionDep
     return Response(status_code=204)
 
 
-@admin.get("/prompt-templates")
+@admin.get("/prompt-templates", response_model=Page[PromptTemplatePublic])
 async def list_prompt_templates(user: AdminUser, session: SessionDep) -> dict[str, Any]:
     rows = (
         await session.execute(
@@ -257,7 +264,12 @@ async def list_prompt_templates(user: AdminUser, session: SessionDep) -> dict[st
     return {"items": [template_view(t) for t in rows], "next_cursor": None}
 
 
-@admin.post("/prompt-templates", status_code=201)
+@admin.post(
+    "/prompt-templates",
+    status_code=201,
+    response_model=PromptTemplatePublic,
+    responses=errors(409),
+)
 async def create_prompt_template(
     body: PromptTemplateCreate,
     user: AdminUser,
@@ -270,7 +282,9 @@ async def create_prompt_template(
     return template_view(await _create(session, template, "prompt template"))
 
 
-@admin.patch("/prompt-templates/{template_id}")
+@admin.patch(
+    "/prompt-templates/{template_id}", response_model=PromptTemplatePublic, responses=errors(409)
+)
 async def update_prompt_template(
     template_id: uuid.UUID, body: PromptTemplateUpdate, user: AdminUser, session: SessionDep
 ) -> dict[str, Any]:
@@ -288,7 +302,7 @@ async def delete_prompt_template(
     return Response(status_code=204)
 
 
-@admin.get("/workers")
+@admin.get("/workers", response_model=Page[WorkerStatus])
 async def list_workers(user: AdminUser, session: SessionDep) -> dict[str, Any]:
     """Worker health as last checked."""
     health = await worker_health(session)

@@ -18,7 +18,7 @@ from sqlmodel import col
 from roleplay_common.content_disposition import attachment
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
-from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, page
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
@@ -26,8 +26,10 @@ from roleplay_gateway.characters import cards
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import (
     CharacterCreate,
+    CharacterPublic,
     CharacterUpdate,
     SceneTemplateCreate,
+    SceneTemplatePublic,
     SceneTemplateUpdate,
 )
 from roleplay_gateway.characters.service import (
@@ -41,6 +43,7 @@ from roleplay_gateway.characters.service import (
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
+from roleplay_gateway.openapi_document import errors
 
 log = get_logger(__name__)
 router = APIRouter(prefix="/v1", tags=["characters"])
@@ -93,7 +96,7 @@ async def _insert_once(session: SessionDep, row: Created) -> Created:
     return row
 
 
-@router.get("/characters")
+@router.get("/characters", response_model=Page[CharacterPublic])
 async def list_characters(
     user: CurrentUser,
     session: SessionDep,
@@ -116,7 +119,9 @@ async def list_characters(
     return page([character_view(c) for c in rows], next_cursor)
 
 
-@router.post("/characters", status_code=201)
+@router.post(
+    "/characters", status_code=201, response_model=CharacterPublic, responses=errors(403, 409)
+)
 async def create_character(
     body: CharacterCreate,
     user: CurrentUser,
@@ -132,7 +137,12 @@ async def create_character(
     return character_view(await _insert_once(session, character))
 
 
-@router.post("/characters/import", status_code=201)
+@router.post(
+    "/characters/import",
+    status_code=201,
+    response_model=CharacterPublic,
+    responses=errors(403, 409),
+)
 async def import_character(
     user: CurrentUser,
     session: SessionDep,
@@ -160,14 +170,14 @@ def _card_character(filename: str, data: bytes) -> CharacterCreate:
     return cards.to_character(cards.read_card(filename, data))
 
 
-@router.get("/characters/{character_id}")
+@router.get("/characters/{character_id}", response_model=CharacterPublic)
 async def get_character(
     character_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     return character_view(await visible_character(session, user, character_id))
 
 
-@router.patch("/characters/{character_id}")
+@router.patch("/characters/{character_id}", response_model=CharacterPublic, responses=errors(403))
 async def update_character(
     character_id: uuid.UUID, body: CharacterUpdate, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
@@ -193,7 +203,19 @@ async def delete_character(
     return Response(status_code=204)
 
 
-@router.get("/characters/{character_id}/export", response_model=None)
+@router.get(
+    "/characters/{character_id}/export",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The card (JSON), or a PNG with the card embedded.",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def export_character(
     character_id: uuid.UUID,
     user: CurrentUser,
@@ -219,7 +241,7 @@ async def export_character(
     return Response(png, media_type="image/png", headers=disposition)
 
 
-@router.post("/characters/{character_id}/portrait")
+@router.post("/characters/{character_id}/portrait", response_model=CharacterPublic)
 async def upload_portrait(
     character_id: uuid.UUID,
     user: CurrentUser,
@@ -254,7 +276,12 @@ async def upload_portrait(
     return character_view(character)
 
 
-@router.get("/characters/{character_id}/portrait", status_code=307)
+@router.get(
+    "/characters/{character_id}/portrait",
+    status_code=307,
+    response_class=RedirectResponse,
+    responses={307: {"description": "Redirects to a short-lived signed URL of the portrait."}},
+)
 async def portrait(
     character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -291,7 +318,7 @@ def _template_view(t: SceneTemplate) -> dict[str, Any]:
     }
 
 
-@router.get("/scene-templates", tags=["scene templates"])
+@router.get("/scene-templates", tags=["scene templates"], response_model=Page[SceneTemplatePublic])
 async def list_scene_templates(
     user: CurrentUser, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> dict[str, Any]:
@@ -307,7 +334,13 @@ async def list_scene_templates(
     return page([_template_view(t) for t in rows], next_cursor)
 
 
-@router.post("/scene-templates", status_code=201, tags=["scene templates"])
+@router.post(
+    "/scene-templates",
+    status_code=201,
+    tags=["scene templates"],
+    response_model=SceneTemplatePublic,
+    responses=errors(403, 409),
+)
 async def create_scene_template(
     body: SceneTemplateCreate,
     user: CurrentUser,
@@ -323,14 +356,21 @@ async def create_scene_template(
     return _template_view(await _insert_once(session, template))
 
 
-@router.get("/scene-templates/{template_id}", tags=["scene templates"])
+@router.get(
+    "/scene-templates/{template_id}", tags=["scene templates"], response_model=SceneTemplatePublic
+)
 async def get_scene_template(
     template_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     return _template_view(await visible_scene_template(session, user, template_id))
 
 
-@router.patch("/scene-templates/{template_id}", tags=["scene templates"])
+@router.patch(
+    "/scene-templates/{template_id}",
+    tags=["scene templates"],
+    response_model=SceneTemplatePublic,
+    responses=errors(403),
+)
 async def update_scene_template(
     template_id: uuid.UUID, body: SceneTemplateUpdate, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -88,3 +89,43 @@ class CharacterRef(BaseModel):
     id: uuid.UUID
     name: str
     image_url: str | None
+
+
+class CharacterPublic(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    role: Literal["ai", "user"]
+    name: str
+    description: str
+    persona: str
+    system_prompt: str
+    first_message: str
+    alternate_greetings: list[str]
+    example_dialogue: str
+    scenario: str
+    content_rating: Rating
+    visibility: Visibility
+    scene_behavior_rules: dict[str, Any]
+    consistency_method: str | None
+    appearance_tags: list[str]
+    image_url: str | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SceneTemplatePublic(BaseModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    name: str
+    description: str
+    setting: str
+    scenario: str
+    scene_prompt: str
+    scene_starters: list[str]
+    preview_image_url: str | None
+    tags: list[str]
+    content_rating: Rating
+    visibility: Visibility
+    created_at: datetime
+    updated_at: datetime

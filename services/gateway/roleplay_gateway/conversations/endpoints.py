@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from roleplay_common.changes import Changes
 from roleplay_common.http import ApiError
-from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from roleplay_common.service import Runtime
 from roleplay_common.storage import USER_LIBRARY
 from roleplay_common.text import SafeText
@@ -26,9 +26,11 @@ from roleplay_gateway.characters.service import (
     character_summaries,
     scene_template_card,
 )
+from roleplay_gateway.conversations.schemas import ConversationPublic, MessagePublic
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
@@ -89,7 +91,12 @@ async def present(
     return out
 
 
-@router.post("/conversations", status_code=201)
+@router.post(
+    "/conversations",
+    status_code=201,
+    response_model=ConversationPublic,
+    responses=errors(404, 409),
+)
 async def create_conversation(
     body: ConversationCreate,
     user: CurrentUser,
@@ -123,7 +130,7 @@ async def create_conversation(
     return await present(runtime, created, summaries)
 
 
-@router.get("/conversations")
+@router.get("/conversations", response_model=Page[ConversationPublic])
 async def list_conversations(
     user: CurrentUser,
     session: SessionDep,
@@ -146,7 +153,7 @@ async def list_conversations(
     return {"items": items, "next_cursor": result["next_cursor"]}
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", response_model=ConversationPublic)
 async def get_conversation(
     conversation_id: uuid.UUID,
     user: CurrentUser,
@@ -161,7 +168,7 @@ async def get_conversation(
     return await present(runtime, conversation, summaries)
 
 
-@router.patch("/conversations/{conversation_id}")
+@router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
 async def update_conversation(
     conversation_id: uuid.UUID,
     body: ConversationUpdate,
@@ -190,7 +197,7 @@ async def delete_conversation(
     return Response(status_code=204)
 
 
-@router.get("/conversations/{conversation_id}/messages")
+@router.get("/conversations/{conversation_id}/messages", response_model=Page[MessagePublic])
 async def list_messages(
     conversation_id: uuid.UUID,
     user: CurrentUser,
@@ -208,7 +215,7 @@ async def list_messages(
     return result
 
 
-@router.patch("/messages/{message_id}")
+@router.patch("/messages/{message_id}", response_model=MessagePublic)
 async def edit_message(
     message_id: uuid.UUID, body: MessageEdit, user: CurrentUser, chat: ChatDep
 ) -> dict[str, Any]:
@@ -224,7 +231,7 @@ async def delete_message(message_id: uuid.UUID, user: CurrentUser, chat: ChatDep
     return Response(status_code=204)
 
 
-@router.post("/messages/{message_id}/select")
+@router.post("/messages/{message_id}/select", response_model=MessagePublic)
 async def select_alternative(
     message_id: uuid.UUID, body: SelectAlternative, user: CurrentUser, chat: ChatDep
 ) -> dict[str, Any]:

@@ -25,7 +25,9 @@ from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.feed.notifier import FeedNotifier
+from roleplay_gateway.feed.schemas import FEED_EVENTS
 from roleplay_gateway.feed.store import read_after
+from roleplay_gateway.openapi_document import event_stream
 from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.sse import SSE_HEADERS
 
@@ -80,7 +82,14 @@ async def _frames(
 
 @router.get(
     "/conversations/{conversation_id}/events",
-    responses={200: {"content": {"text/event-stream": {}}, "description": "The feed as SSE."}},
+    response_class=StreamingResponse,
+    responses={
+        200: event_stream(
+            "The conversation's events as Server-Sent Events, `: keep-alive` comments every "
+            "15 s; the SSE id is the feed's sequence number.",
+            FEED_EVENTS,
+        )
+    },
 )
 async def conversation_events(
     conversation_id: uuid.UUID,

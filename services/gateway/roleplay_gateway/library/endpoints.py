@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from roleplay_common.pagination import Page
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.library.schemas import AssetPublic
 
 router = APIRouter(prefix="/v1", tags=["library"])
 
@@ -22,7 +24,7 @@ async def get_library(request: Request) -> InternalClient:
 LibraryDep = Annotated[InternalClient, Depends(get_library)]
 
 
-@router.get("/library")
+@router.get("/library", response_model=Page[AssetPublic])
 async def list_library(
     user: CurrentUser,
     library: LibraryDep,

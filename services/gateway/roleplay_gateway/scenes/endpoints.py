@@ -28,6 +28,7 @@ from roleplay_common.events import (
     StoredImage,
 )
 from roleplay_common.http import ApiError
+from roleplay_common.pagination import Page
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.catalog.routing import chat_routes, image_routes
@@ -36,6 +37,14 @@ from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.openapi_document import errors
+from roleplay_gateway.scenes.schemas import (
+    JobCancellation,
+    JobPublic,
+    KeepAccepted,
+    SceneAccepted,
+    ScenePublic,
+)
 
 router = APIRouter(prefix="/v1", tags=["scenes"])
 
@@ -78,7 +87,12 @@ async def _publish(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> 
         ) from exc
 
 
-@router.post("/conversations/{conversation_id}/scenes", status_code=202)
+@router.post(
+    "/conversations/{conversation_id}/scenes",
+    status_code=202,
+    response_model=SceneAccepted,
+    responses=errors(402, 409),
+)
 async def request_scene(
     conversation_id: uuid.UUID,
     body: SceneRequest,
@@ -171,7 +185,7 @@ async def request_scene(
     )
 
 
-@router.get("/conversations/{conversation_id}/scenes")
+@router.get("/conversations/{conversation_id}/scenes", response_model=Page[ScenePublic])
 async def list_scenes(
     conversation_id: uuid.UUID, user: CurrentUser, chat: ChatDep, scenes: ScenesDep
 ) -> dict[str, Any]:
@@ -184,7 +198,7 @@ async def list_scenes(
     return result
 
 
-@router.get("/jobs/{job_id}")
+@router.get("/jobs/{job_id}", response_model=JobPublic)
 async def get_job(
     job_id: uuid.UUID, user: CurrentUser, session: SessionDep, scenes: ScenesDep
 ) -> dict[str, Any]:
@@ -212,13 +226,17 @@ async def get_job(
             "status": "queued",
             "progress": 0.0,
             "stage": "queued",
+            "model": None,
+            "delivered_by": None,
             "error": None,
             "result": None,
+            "created_at": accepted.created_at,
+            "updated_at": accepted.created_at,
         }
     return result
 
 
-@router.post("/jobs/{job_id}/cancel", status_code=202)
+@router.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobCancellation)
 async def cancel_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) -> dict[str, Any]:
     result: dict[str, Any] = await scenes.call(
         "POST", f"/internal/jobs/{job_id}/cancel", user_id=user.id
@@ -226,7 +244,9 @@ async def cancel_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) ->
     return result
 
 
-@router.post("/scenes/{scene_id}/save", status_code=202)
+@router.post(
+    "/scenes/{scene_id}/save", status_code=202, response_model=KeepAccepted, responses=errors(409)
+)
 async def keep_scene(
     scene_id: uuid.UUID, request: Request, user: CurrentUser, runtime: RuntimeDep, scenes: ScenesDep
 ) -> dict[str, Any]:

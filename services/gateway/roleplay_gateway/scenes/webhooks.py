@@ -9,33 +9,28 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query
 
 from roleplay_common.http import ApiError
 from roleplay_common.text import check_json_tree
 from roleplay_common.webhooks import valid_token
 from roleplay_gateway.deps import SettingsDep
 from roleplay_gateway.scenes.endpoints import ScenesDep
+from roleplay_gateway.scenes.schemas import WebhookAccepted
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
-@router.post("/fal/{job_id}", status_code=202)
+@router.post("/fal/{job_id}", status_code=202, response_model=WebhookAccepted)
 async def fal_webhook(
     job_id: uuid.UUID,
-    request: Request,
     settings: SettingsDep,
     scenes: ScenesDep,
     token: Annotated[str, Query(max_length=128)],
+    body: Annotated[dict[str, Any], Body(description="The provider's result, passed on as is.")],
 ) -> dict[str, Any]:
     if not valid_token(settings.webhook_secret.get_secret_value(), str(job_id), token):
         raise ApiError(404, "not_found", "no such webhook")
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(422, "validation_error", "the webhook body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", "the webhook body must be a JSON object")
     try:
         check_json_tree(body)
     except ValueError as exc:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +35,9 @@ from roleplay_gateway.characters.service import character_card
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.idempotency import derived_id
+from roleplay_gateway.openapi_document import errors, event_stream
 from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
+from roleplay_gateway.turns.schemas import TURN_EVENTS, TurnAccepted
 from roleplay_gateway.turns.sse import turn_stream_response
 from roleplay_gateway.turns.stream_hub import STARTED_SEQ, StreamEvent, TurnLog, TurnStreamHub
 
@@ -43,12 +45,16 @@ log = get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["turns"])
 
-STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+TURN_STREAM = event_stream(
+    "The turn's events as Server-Sent Events, `: keep-alive` comments every 15 s.", TURN_EVENTS
+)
+STARTING_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
+        **TURN_STREAM,
         "description": "With `Accept: text/event-stream`: the turn's events as SSE.",
-        "content": {"text/event-stream": {}},
     },
-    202: {"description": "The turn started: `{turn_id, user_message_id, stream_url}`."},
+    202: {"description": "The turn started; stream it from `stream_url`.", "model": TurnAccepted},
+    **errors(402, 409),
 }
 
 
@@ -85,7 +91,9 @@ class StartedTurn:
         }
 
 
-@router.post("/conversations/{conversation_id}/messages", responses=STREAM_RESPONSES)
+@router.post(
+    "/conversations/{conversation_id}/messages", status_code=202, responses=STARTING_RESPONSES
+)
 async def send_message(
     conversation_id: uuid.UUID,
     body: SendMessage,
@@ -113,7 +121,9 @@ async def send_message(
     return answer(request, hub, started)
 
 
-@router.post("/conversations/{conversation_id}/regenerate", responses=STREAM_RESPONSES)
+@router.post(
+    "/conversations/{conversation_id}/regenerate", status_code=202, responses=STARTING_RESPONSES
+)
 async def regenerate(
     conversation_id: uuid.UUID,
     request: Request,
@@ -139,7 +149,9 @@ async def regenerate(
     return answer(request, hub, started)
 
 
-@router.post("/conversations/{conversation_id}/continue", responses=STREAM_RESPONSES)
+@router.post(
+    "/conversations/{conversation_id}/continue", status_code=202, responses=STARTING_RESPONSES
+)
 async def continue_story(
     conversation_id: uuid.UUID,
     request: Request,
@@ -167,7 +179,8 @@ async def continue_story(
 
 @router.get(
     "/turns/{turn_id}/stream",
-    responses={200: {"content": {"text/event-stream": {}}, "description": "The turn as SSE."}},
+    response_class=StreamingResponse,
+    responses={200: TURN_STREAM},
 )
 async def stream_turn(
     turn_id: uuid.UUID,

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import AdminUser, CurrentUser
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.openapi_document import errors
+from roleplay_gateway.usage.schemas import Balance, MyUsage, UsageReport
 
 router = APIRouter(prefix="/v1", tags=["usage"])
 
@@ -39,7 +41,7 @@ class CreditGrant(BaseModel):
     reason: SafeText = Field(default="admin grant", max_length=500)
 
 
-@router.get("/usage/me")
+@router.get("/usage/me", response_model=MyUsage)
 async def my_usage(
     user: CurrentUser, usage: UsageDep, start: From = None, end: To = None
 ) -> dict[str, Any]:
@@ -52,7 +54,7 @@ async def my_usage(
     return result
 
 
-@router.get("/admin/usage", tags=["admin"])
+@router.get("/admin/usage", tags=["admin"], response_model=UsageReport)
 async def admin_usage(
     user: AdminUser,
     usage: UsageDep,
@@ -67,7 +69,12 @@ async def admin_usage(
     return result
 
 
-@router.post("/admin/users/{user_id}/credits", tags=["admin"])
+@router.post(
+    "/admin/users/{user_id}/credits",
+    tags=["admin"],
+    response_model=Balance,
+    responses=errors(409),
+)
 async def grant_credits(
     user_id: uuid.UUID,
     body: CreditGrant,
