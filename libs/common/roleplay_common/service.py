@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -31,6 +31,7 @@ from roleplay_common.events import Event, EventEnvelope, Ping, Pong
 from roleplay_common.http import (
     SERVER_KEEPALIVE_SECONDS,
     CorrelationMiddleware,
+    ErrorResponse,
     install_error_handlers,
 )
 from roleplay_common.logging import configure_logging, get_logger
@@ -201,7 +202,22 @@ def create_service_app(
             headers={} if ok else {"Retry-After": "5"},
         )
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    needs_token: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorResponse, "description": "Without the service token."}
+    }
+
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_model=None,
+        responses={
+            200: {
+                "description": "Prometheus metrics, as text.",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            **needs_token,
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -216,7 +232,8 @@ def create_service_app(
                     "application/json": {"schema": {"type": "object"}},
                     "text/html": {"schema": {"type": "string"}},
                 },
-            }
+            },
+            **needs_token,
         },
     )
     async def asyncapi_doc(request: Request) -> Response:
