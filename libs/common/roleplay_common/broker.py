@@ -120,15 +120,21 @@ async def publish(broker: KafkaBroker, topics: Topics, envelope: EventEnvelope) 
     await publish_raw(broker, topics.name(cls), envelope)
 
 
-async def publish_raw(broker: KafkaBroker, topic: str, envelope: EventEnvelope) -> None:
-    """Publish and wait for the broker's acknowledgement (acks=all)."""
-    await broker.publish(
-        envelope.model_dump_json().encode(),
-        topic=topic,
-        key=envelope.key.encode(),
-        headers=envelope_headers(envelope),
-        correlation_id=envelope.correlation_id,
-    )
+async def publish_raw(
+    broker: KafkaBroker, topic: str, envelope: EventEnvelope, *, timeout: float = 5.0
+) -> None:
+    """Publish and wait for the broker's acknowledgement (acks=all), at most `timeout`
+    seconds (`TimeoutError`): while the broker is away a request fails fast instead of
+    hanging for the client's own request timeout. A record that times out may still be
+    delivered later; consumers dedupe by event id, so a retry with the same id is safe."""
+    async with asyncio.timeout(timeout):
+        await broker.publish(
+            envelope.model_dump_json().encode(),
+            topic=topic,
+            key=envelope.key.encode(),
+            headers=envelope_headers(envelope),
+            correlation_id=envelope.correlation_id,
+        )
 
 
 def envelope_headers(envelope: EventEnvelope) -> dict[str, str]:
