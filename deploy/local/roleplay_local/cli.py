@@ -55,7 +55,16 @@ def infra_up() -> None:
     endpoints = infra.up()
     typer.echo(f"infrastructure ready in {time.monotonic() - started:.1f}s")
     for key, value in endpoints.as_env().items():
-        typer.echo(f"{key}={value}")
+        typer.echo(f"{key}={value}" if key in _PRINTABLE else f"{key}=(in {_CREDENTIALS})")
+
+
+_PRINTABLE = {
+    "ROLEPLAY_KAFKA_BOOTSTRAP_SERVERS",
+    "ROLEPLAY_S3_ENDPOINT",
+    "ROLEPLAY_S3_ACCESS_KEY",
+    "ROLEPLAY_S3_SECURE",
+}
+_CREDENTIALS = "the data folder's infra-credentials.json"
 
 
 @infra_app.command("down")

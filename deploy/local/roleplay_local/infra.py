@@ -71,7 +71,7 @@ def given_endpoints() -> Endpoints | None:
         database_url=database,
         s3_endpoint=s3,
         s3_access_key=os.environ.get("ROLEPLAY_S3_ACCESS_KEY", minio.ACCESS_KEY),
-        s3_secret_key=os.environ.get("ROLEPLAY_S3_SECRET_KEY", minio.SECRET_KEY),
+        s3_secret_key=os.environ.get("ROLEPLAY_S3_SECRET_KEY") or minio.secret_key(),
         s3_secure=os.environ.get("ROLEPLAY_S3_SECURE", "false").lower() in ("1", "true", "yes"),
     )
 
@@ -83,7 +83,7 @@ def endpoints() -> Endpoints:
         database_url=postgres.url(),
         s3_endpoint=f"127.0.0.1:{minio.port()}",
         s3_access_key=minio.ACCESS_KEY,
-        s3_secret_key=minio.SECRET_KEY,
+        s3_secret_key=minio.secret_key(),
     )
 
 

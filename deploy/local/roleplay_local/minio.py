@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from roleplay_local.infra_credentials import credential
 from roleplay_local.paths import cache_dir, data_dir, log_dir
 from roleplay_local.processes import (
     run_logged,
@@ -20,7 +21,11 @@ from roleplay_local.processes import (
 MODULE = "github.com/minio/minio"
 VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 ACCESS_KEY = "roleplay"
-SECRET_KEY = "roleplay-secret"
+
+
+def secret_key() -> str:
+    """The root password, generated for a new data folder (see `infra_credentials`)."""
+    return credential("minio_secret_key", data_exists=(home() / "data").exists())
 
 
 def port() -> int:
@@ -92,7 +97,7 @@ def start() -> None:
         log_file=log_file(),
         env={
             "MINIO_ROOT_USER": ACCESS_KEY,
-            "MINIO_ROOT_PASSWORD": SECRET_KEY,
+            "MINIO_ROOT_PASSWORD": secret_key(),
             "MINIO_BROWSER": "off",
             "MINIO_UPDATE": "off",
             "MINIO_CI_CD": "1",

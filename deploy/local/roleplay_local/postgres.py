@@ -14,11 +14,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from roleplay_local.infra_credentials import credential
 from roleplay_local.paths import data_dir
 from roleplay_local.processes import port_open, run_sync, wait_until
 
 USER = "roleplay"
-PASSWORD = "roleplay"
 DATABASE = "roleplay"
 SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -108,7 +108,7 @@ def start() -> None:
         shutil.chown(home(), owner, owner)
     if not (cluster() / "PG_VERSION").exists():
         password_file = home() / "pwfile"
-        password_file.write_text(PASSWORD)
+        password_file.write_text(password())
         if owner:
             shutil.chown(password_file, owner)
         _run_as(
@@ -151,7 +151,7 @@ async def _ensure_database() -> None:
     import asyncpg
 
     conn = await asyncpg.connect(
-        host="127.0.0.1", port=port(), user=USER, password=PASSWORD, database="postgres"
+        host="127.0.0.1", port=port(), user=USER, password=password(), database="postgres"
     )
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", DATABASE)
@@ -173,7 +173,7 @@ def ready() -> bool:
                 host="127.0.0.1",
                 port=port(),
                 user=USER,
-                password=PASSWORD,
+                password=password(),
                 database=DATABASE,
                 timeout=2,
             )
@@ -212,5 +212,10 @@ def stop() -> bool:
     return True
 
 
+def password() -> str:
+    """The cluster's password, generated for a new cluster (see `infra_credentials`)."""
+    return credential("postgres_password", data_exists=(cluster() / "PG_VERSION").exists())
+
+
 def url() -> str:
-    return f"postgresql+asyncpg://{USER}:{PASSWORD}@127.0.0.1:{port()}/{DATABASE}"
+    return f"postgresql+asyncpg://{USER}:{password()}@127.0.0.1:{port()}/{DATABASE}"
