@@ -54,9 +54,9 @@ async def test_a_delta_that_arrives_after_the_end_is_still_sent_in_its_place() -
     turn = new_turn()
     turn.add(delta(1))
     turn.add(StreamEvent(3, "turn.completed", {}))  # deltas and the end travel apart
-    reader = hub.events(turn, after=0)
+    reader = hub.batches(turn, after=0)
     late = asyncio.get_running_loop().call_later(0.05, turn.add, delta(2))
-    assert [(e.seq, e.name) for e in [e async for e in reader if e is not None]] == [
+    assert [(e.seq, e.name) async for batch in reader for e in batch] == [
         (1, "delta"),
         (2, "delta"),
         (3, "turn.completed"),
@@ -70,5 +70,5 @@ async def test_a_delta_that_never_arrives_is_skipped_after_a_grace() -> None:
     turn = new_turn()
     turn.add(delta(1))
     turn.add(StreamEvent(3, "turn.completed", {}))
-    seen = [e.seq async for e in hub.events(turn, after=0) if e is not None]
+    seen = [e.seq async for batch in hub.batches(turn, after=0) for e in batch]
     assert seen == [1, 3]

@@ -253,16 +253,6 @@ class TurnStreamHub:
             self._expected.pop(turn_id, None)
         return self.turns.get(turn_id)
 
-    async def events(
-        self, turn: TurnLog, *, after: int, keepalive: float = 15.0
-    ) -> AsyncIterator[StreamEvent | None]:
-        """Events with `seq > after` in order, live, through the final one (None: keep-alive)."""
-        async for batch in self.batches(turn, after=after, keepalive=keepalive):
-            if not batch:
-                yield None
-            for event in batch:
-                yield event
-
     async def batches(
         self, turn: TurnLog, *, after: int, keepalive: float = 15.0
     ) -> AsyncIterator[list[StreamEvent]]:
