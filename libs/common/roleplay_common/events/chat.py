@@ -19,6 +19,75 @@ from roleplay_common.events.envelope import Event
 
 TurnKind = Literal["send", "regenerate", "continue"]
 ContentRating = Literal["sfw", "nsfw"]
+PromptRole = Literal["system", "user", "assistant"]
+
+
+class LorebookEntry(BaseModel):
+    """One world-info entry, in the contract's shape (`api.md`, Lorebooks).
+
+    V3 decorators (`@@depth 4`, ...) stay inside `content`; the chat service reads them.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    keys: list[str] = Field(default_factory=list)
+    secondary_keys: list[str] = Field(default_factory=list)
+    selective_logic: Literal["and_any", "and_all", "not_any", "not_all"] = "and_any"
+    content: str = ""
+    enabled: bool = True
+    constant: bool = False
+    insertion_order: int = 100
+    priority: int | None = Field(
+        default=None, description="Lower is dropped first when over the token budget."
+    )
+    position: Literal["before_char", "after_char", "at_depth"] = "before_char"
+    depth: int | None = None
+    role: PromptRole | None = None
+    case_sensitive: bool = False
+    match_whole_words: bool = False
+    use_regex: bool = False
+    probability: int | None = Field(default=None, ge=0, le=100)
+    comment: str = ""
+    extensions: dict[str, object] = Field(default_factory=dict)
+
+
+class Lorebook(BaseModel):
+    """A lorebook as the turn uses it: the character's own, or one attached to the persona or
+    the conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID | None = None
+    name: str = ""
+    source: Literal["character", "persona", "conversation"] = "conversation"
+    scan_depth: int | None = None
+    token_budget: int | None = None
+    recursive_scanning: bool = False
+    entries: list[LorebookEntry] = Field(default_factory=list)
+
+
+class DepthPrompt(BaseModel):
+    """SillyTavern's `extensions.depth_prompt`: text inserted `depth` messages from the end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: str
+    depth: int = 4
+    role: PromptRole = "system"
+
+
+class SceneContext(BaseModel):
+    """The conversation's scene template, as the prompt uses it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID | None = None
+    name: str = ""
+    setting: str = ""
+    scenario: str = ""
+    atmosphere: str = ""
+    starters: list[str] = Field(default_factory=list)
 
 
 class CharacterCard(BaseModel):
@@ -41,6 +110,12 @@ class CharacterCard(BaseModel):
     consistency_method: str | None = None
     appearance_tags: list[str] = Field(default_factory=list)
     image_url: str | None = None
+    nickname: str = Field(default="", description="Replaces the name in `{{char}}` (V3).")
+    post_history_instructions: str = ""
+    depth_prompt: DepthPrompt | None = None
+    lorebook: Lorebook | None = Field(
+        default=None, description="The character's embedded book (or the persona's own)."
+    )
 
 
 class PromptTemplate(BaseModel):
@@ -112,6 +187,12 @@ class RequestChatTurn(Event):
     routes: list[ModelRoute]
     content_mode: ContentRating = "sfw"
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    lorebooks: list[Lorebook] = Field(
+        default_factory=list,
+        description="Books attached to the persona and the conversation (the character's own "
+        "travels in `character.lorebook`).",
+    )
+    scene: SceneContext | None = None
     requested_at: datetime
 
     def partition_key(self) -> str:
