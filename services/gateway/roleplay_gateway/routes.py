@@ -9,6 +9,7 @@ from roleplay_gateway.characters.endpoints import router as characters
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
+from roleplay_gateway.lorebooks.endpoints import router as lorebooks
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
@@ -18,6 +19,7 @@ from roleplay_gateway.web import router as web
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
     characters,
+    lorebooks,
     conversations,
     feed,
     turns,

@@ -22,10 +22,11 @@ from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_pa
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.characters import cards
+from roleplay_gateway.characters import card_import, cards
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import (
     CharacterCreate,
+    CharacterImported,
     CharacterPublic,
     CharacterUpdate,
     SceneTemplateCreate,
@@ -43,6 +44,8 @@ from roleplay_gateway.characters.service import (
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
+from roleplay_gateway.lorebooks.service import book_data, check_visible, new_lorebook
+from roleplay_gateway.lorebooks.store import Lorebook
 from roleplay_gateway.openapi_document import errors
 
 log = get_logger(__name__)
@@ -129,10 +132,13 @@ async def create_character(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     _check_rating(user, body.content_rating)
+    await check_visible(session, user, [body.lorebook_id, *body.lorebook_ids])
+    values = body.model_dump()
+    values["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
     character = Character(
         id=new_or_derived_id("character", user.id, idempotency_key),
         owner_id=user.id,
-        **body.model_dump(),
+        **values,
     )
     return character_view(await _insert_once(session, character))
 
@@ -140,34 +146,46 @@ async def create_character(
 @router.post(
     "/characters/import",
     status_code=201,
-    response_model=CharacterPublic,
+    response_model=CharacterImported,
     responses=errors(403, 409),
 )
 async def import_character(
     user: CurrentUser,
     session: SessionDep,
-    file: Annotated[UploadFile, File(description="Card V2/V3 JSON, or a PNG with the card")],
+    runtime: RuntimeDep,
+    file: Annotated[
+        UploadFile, File(description="Card V1/V2/V3 as JSON, PNG/APNG (`ccv3`/`chara`) or CHARX")
+    ],
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    """A character from a Character Card (V1/V2/V3 JSON, or a PNG with a `chara`/`ccv3` chunk)."""
+    """A character from a Character Card; its `character_book` becomes its own lorebook,
+    its art the portrait, a CHARX's assets are kept. What had to be mended is in `warnings`."""
     data = await file.read(MAX_IMAGE_BYTES + 1)
     if len(data) > MAX_IMAGE_BYTES:
         raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
+    character_id = new_or_derived_id("character-import", user.id, idempotency_key)
+    existing = await session.get(Character, character_id)
+    if existing is not None and existing.owner_id == user.id:
+        return {**character_view(existing), "warnings": []}
     try:
-        values = await asyncio.to_thread(_card_character, file.filename or "", data)
+        imported = await asyncio.to_thread(card_import.read, file.filename or "", data)
     except cards.MalformedCardError as exc:
         raise ApiError(422, "malformed_card", str(exc)) from exc
-    _check_rating(user, values.content_rating)
-    character = Character(
-        id=new_or_derived_id("character-import", user.id, idempotency_key),
-        owner_id=user.id,
-        **values.model_dump(),
-    )
-    return character_view(await _insert_once(session, character))
-
-
-def _card_character(filename: str, data: bytes) -> CharacterCreate:
-    return cards.to_character(cards.read_card(filename, data))
+    _check_rating(user, imported.fields.values.get("content_rating"))
+    character = Character(id=character_id, owner_id=user.id, **imported.fields.values)
+    if imported.fields.book is not None:
+        book = new_lorebook(
+            user.id,
+            imported.fields.book,
+            id=uuid.uuid5(character_id, "lorebook"),
+            name=character.name,
+        )
+        session.add(book)
+        character.lorebook_id = book.id
+    async with _storage():
+        await card_import.keep_files(runtime.storage, character, imported)
+    stored = await _insert_once(session, character)
+    return {**character_view(stored), "warnings": imported.warnings.as_list()}
 
 
 @router.get("/characters/{character_id}", response_model=CharacterPublic)
@@ -184,6 +202,9 @@ async def update_character(
     character = await owned_character(session, user, character_id)
     changes = body.model_dump(exclude_unset=True)
     _check_rating(user, changes.get("content_rating"))
+    await check_visible(session, user, [body.lorebook_id, *(body.lorebook_ids or [])])
+    if body.lorebook_ids is not None:
+        changes["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
     for name, value in changes.items():
         setattr(character, name, value)
     character.updated_at = datetime.now(UTC)
@@ -196,9 +217,13 @@ async def delete_character(
     character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     character = await owned_character(session, user, character_id)
-    if character.portrait_key:
-        async with _storage():
-            await runtime.storage.delete(PORTRAITS, character.portrait_key)
+    async with _storage():
+        for key in [character.portrait_key, *character.asset_keys.values()]:
+            if key:
+                await runtime.storage.delete(PORTRAITS, key)
+    own_book = await session.get(Lorebook, uuid.uuid5(character.id, "lorebook"))
+    if own_book is not None:
+        await session.delete(own_book)
     await session.delete(character)
     return Response(status_code=204)
 
@@ -208,10 +233,12 @@ async def delete_character(
     response_model=None,
     responses={
         200: {
-            "description": "The card (JSON), or a PNG with the card embedded.",
+            "description": "The card as JSON, a PNG with the card embedded (`ccv3` and a V2 "
+            "`chara`), or a CHARX zip (`card.json` and assets).",
             "content": {
                 "application/json": {"schema": {"type": "object"}},
                 "image/png": {"schema": {"type": "string", "format": "binary"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
             },
         }
     },
@@ -221,24 +248,38 @@ async def export_character(
     user: CurrentUser,
     session: SessionDep,
     runtime: RuntimeDep,
-    format: Literal["json", "png"] = "json",
-    version: Annotated[int, Query(ge=2, le=3, description="Card spec version.")] = 2,
+    format: Literal["json", "png", "charx"] = "json",
+    version: Annotated[
+        int, Query(ge=2, le=3, description="Card spec version of the JSON export.")
+    ] = 3,
 ) -> Response:
-    """The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait."""
+    """The card, with the character's lorebook as its `character_book`. JSON is V3 (or its V2
+    backfill with `?version=2`); a PNG carries both; a CHARX is V3 with its assets."""
     character = await visible_character(session, user, character_id)
-    card = cards.to_card(character, version=version)
+    book = None
+    if character.lorebook_id is not None:
+        row = await session.get(Lorebook, character.lorebook_id)
+        book = book_data(row) if row is not None else None
     disposition = {"Content-Disposition": attachment(character.name, format, fallback="character")}
     if format == "json":
-        return JSONResponse(card, headers=disposition)
+        return JSONResponse(cards.to_card(character, book, version=version), headers=disposition)
     portrait = None
-    if character.portrait_key:
-        async with _storage():
+    async with _storage():
+        if character.portrait_key:
             try:
                 portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
             except ObjectNotFoundError:
                 portrait = None  # the card still exports, on a placeholder
-    png = await asyncio.to_thread(cards.card_png, card, portrait)
-    return Response(png, media_type="image/png", headers=disposition)
+        files = (
+            await card_import.stored_files(runtime.storage, character) if format == "charx" else {}
+        )
+    v3 = cards.to_card(character, book, version=3)
+    if format == "png":
+        v2 = cards.to_card(character, book, version=2)
+        png = await asyncio.to_thread(cards.card_png, v3, v2, portrait)
+        return Response(png, media_type="image/png", headers=disposition)
+    archive = await asyncio.to_thread(cards.card_charx, v3, files, portrait)
+    return Response(archive, media_type="application/zip", headers=disposition)
 
 
 @router.post("/characters/{character_id}/portrait", response_model=CharacterPublic)
@@ -308,6 +349,7 @@ def _template_view(t: SceneTemplate) -> dict[str, Any]:
         "setting": t.setting,
         "scenario": t.scenario,
         "scene_prompt": t.scene_prompt,
+        "atmosphere": t.atmosphere,
         "scene_starters": list(t.scene_starters),
         "preview_image_url": t.preview_image_url,
         "tags": list(t.tags),
