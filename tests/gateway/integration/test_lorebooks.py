@@ -40,7 +40,8 @@ async def test_lorebooks_are_created_read_changed_and_deleted_by_their_owner(
 ) -> None:
     owner: Caller = await new_user()
     other: Caller = await new_user()
-    book = await create(owner, entries=[ENTRY], token_budget=500)
+    book = await create(owner, entries=[ENTRY, {"content": "only content"}], token_budget=500)
+    assert book["entries"][1]["keys"] == [] and book["entries"][1]["id"]
     entry = book["entries"][0]
     assert entry["id"] and {k: entry[k] for k in ENTRY} == ENTRY
     assert entry["enabled"] and entry["insertion_order"] == 100 and entry["extensions"] == {}
@@ -81,6 +82,7 @@ async def test_lorebooks_are_created_read_changed_and_deleted_by_their_owner(
         {"name": "x", "entries": [{"position": "middle"}]},
         {"name": "x", "entries": [{"content": "a\u0000b"}]},
         {"name": "x", "visibility": "everyone"},
+        {"name": "x", "entries": [{"keys": ["k" * 501]}]},
     ],
 )
 async def test_invalid_lorebooks_are_422(new_user: NewCaller, body: dict[str, Any]) -> None:

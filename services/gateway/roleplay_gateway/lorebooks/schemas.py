@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,13 +23,13 @@ Role = Literal["system", "user", "assistant"]
 
 MAX_ENTRIES = 2000
 MAX_CONTENT = 100_000
-Key = Field(max_length=100)
+KeyText = Annotated[SafeText, Field(max_length=500)]
 
 
 class LorebookEntryData(BaseModel):
     id: SafeText = Field(default="", max_length=200, description="Given when left empty.")
-    keys: list[SafeText] = Key
-    secondary_keys: list[SafeText] = Key
+    keys: list[KeyText] = Field(default_factory=list, max_length=100)
+    secondary_keys: list[KeyText] = Field(default_factory=list, max_length=100)
     selective_logic: SelectiveLogic = "and_any"
     selective: bool | None = Field(
         default=None, description="Secondary keys apply (default: when there are any)."
