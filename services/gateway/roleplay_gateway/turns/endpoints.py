@@ -40,6 +40,7 @@ from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.schemas import TURN_EVENTS, TurnAccepted
 from roleplay_gateway.turns.sse import turn_stream_response
 from roleplay_gateway.turns.stream_hub import STARTED_SEQ, StreamEvent, TurnLog, TurnStreamHub
+from roleplay_gateway.turns.turn_context import turn_context
 
 log = get_logger(__name__)
 
@@ -225,6 +226,7 @@ async def start_turn(
     async with runtime.db.reading() as session:
         character = await _conversation_character(session, user, conversation)
         persona = await _conversation_persona(session, user, conversation)
+        context = await turn_context(session, user, conversation, character, persona)
         routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
         content_mode: Literal["sfw", "nsfw"] = (
             "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
@@ -260,6 +262,7 @@ async def start_turn(
         content_mode=content_mode,
         requested_at=datetime.now(UTC),
     )
+    command = context.apply(command)
     envelope = EventEnvelope.wrap(
         command,
         producer="gateway",
