@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from roleplay_common.text import check_text
+
 MAX_WARNINGS = 50
 MAX_WARNING_CHARS = 300
 
@@ -25,6 +27,16 @@ class ImportWarnings:
         if self.dropped:
             return [*self.items, f"{self.dropped} more warnings left out"]
         return list(self.items)
+
+
+def file_stem(filename: str) -> str:
+    """The uploaded file's name without its extension, usable as a fallback name (empty when
+    it holds what text may not)."""
+    stem = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0].strip()
+    try:
+        return check_text(stem)[:200]
+    except ValueError:
+        return ""
 
 
 def text(value: Any, field: str, warnings: ImportWarnings, *, limit: int) -> str:

@@ -214,6 +214,16 @@ def test_charx_keeps_assets_and_the_portrait_becomes_its_icon() -> None:
     assert written["data"]["assets"][0]["uri"] == "embeded://assets/icon/images/main.png"
 
 
+def test_a_nameless_card_is_named_after_its_file() -> None:
+    for filename, name in (
+        ("dir/Old Sailor.card.json", "Old Sailor.card"),
+        ("C:\\cards\\Gull.png.json", "Gull.png"),
+        ("bad\x00name.json", "Unnamed character"),
+        ("", "Unnamed character"),
+    ):
+        assert fields_of(filename, json.dumps(v2(name="  ")).encode())["name"] == name
+
+
 def test_a_v1_flat_card_imports() -> None:
     flat = {"name": "Plain", "first_mes": "Hi", "personality": "calm", "char_persona": "x"}
     values = fields_of("pyg.json", json.dumps(flat).encode())
@@ -303,6 +313,8 @@ def test_our_extensions_round_trip_and_unknown_ones_are_kept() -> None:
         b'{"spec": "chara_card_v2", "data": "x"}',
         b"\x89PNG\r\n\x1a\n",
         b"PK\x03\x04broken zip",
+        b'{"name": "x", "extensions": {"n": NaN}}',
+        b'{"name": "x", "extensions": {"n": -Infinity}}',
         embedded({"name": "x"}, chunk="other"),
         bomb(),
     ],

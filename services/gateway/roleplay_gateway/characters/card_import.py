@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import mimetypes
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError, ObjectStorage
 from roleplay_gateway.characters import cards
 from roleplay_gateway.characters.cards.charx import EMBEDDED
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.store import Character
-from roleplay_gateway.import_warnings import ImportWarnings
+from roleplay_gateway.import_warnings import ImportWarnings, file_stem
 
 PORTRAIT_KINDS = ("png", "jpeg", "webp")
+MAX_PATH = 300
 
 
 @dataclass
@@ -33,8 +33,11 @@ class Imported:
 def read(filename: str, data: bytes) -> Imported:
     """CPU work only: run it in a thread."""
     raw = cards.read_card(filename, data)
-    stem = PurePosixPath(filename).stem if filename else ""
-    fields = cards.to_fields(raw.card, raw.warnings, fallback_name=stem)
+    fields = cards.to_fields(raw.card, raw.warnings, fallback_name=file_stem(filename))
+    for path in list(raw.files):
+        if len(path) > MAX_PATH or not path.isprintable():
+            raw.warnings.add(f"the file {path[:60]!r} has an unusable path; left out")
+            del raw.files[path]
     portrait = (raw.portrait, "png") if raw.portrait else _main_icon(fields, raw.files)
     return Imported(fields, raw.files, portrait, raw.warnings)
 

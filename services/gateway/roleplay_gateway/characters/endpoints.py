@@ -123,7 +123,10 @@ async def list_characters(
 
 
 @router.post(
-    "/characters", status_code=201, response_model=CharacterPublic, responses=errors(403, 409)
+    "/characters",
+    status_code=201,
+    response_model=CharacterPublic,
+    responses=errors(403, 404, 409),
 )
 async def create_character(
     body: CharacterCreate,

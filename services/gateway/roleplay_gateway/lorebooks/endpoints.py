@@ -21,7 +21,7 @@ from roleplay_gateway.characters.cards.errors import MalformedCardError
 from roleplay_gateway.characters.cards.reading import json_object
 from roleplay_gateway.deps import SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
-from roleplay_gateway.import_warnings import ImportWarnings
+from roleplay_gateway.import_warnings import ImportWarnings, file_stem
 from roleplay_gateway.lorebooks.formats import (
     BookData,
     MalformedLorebookError,
@@ -129,7 +129,7 @@ async def import_lorebook(
         data = await asyncio.to_thread(_read, content, warnings)
     except (MalformedCardError, MalformedLorebookError) as exc:
         raise ApiError(422, "malformed_lorebook", str(exc)) from exc
-    stem = (file.filename or "").rsplit(".", 1)[0]
+    stem = file_stem(file.filename or "")
     book = new_lorebook(
         user.id,
         data,

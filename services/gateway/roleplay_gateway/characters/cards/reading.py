@@ -86,11 +86,15 @@ def _base64(raw: str) -> bytes:
         raise MalformedCardError("the PNG's card chunk is not base64 JSON") from exc
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_object(data: bytes, not_json: str) -> dict[str, Any]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        card = json.loads(data)
+        card = json.loads(data, parse_constant=_no_constant)
     except RecursionError as exc:
         raise MalformedCardError("the card nests too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:
