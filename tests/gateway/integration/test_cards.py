@@ -80,7 +80,7 @@ async def test_seraphina_round_trips_through_png_json_and_charx(new_user: NewCal
     assert Image.open(io.BytesIO(png)).size == (400, 600)
     for name, content in (
         ("again.png", png),
-        ("again.json", (await export(user, seraphina["id"])).content),
+        ("again.json", (await export(user, seraphina["id"], version=3)).content),
         ("again.charx", (await export(user, seraphina["id"], format="charx")).content),
     ):
         again = await import_card(user, name, content)
@@ -102,13 +102,13 @@ async def test_the_v3_card_keeps_every_field(new_user: NewCaller) -> None:
     assert keeper["creator_notes_multilingual"] == original["creator_notes_multilingual"]
     assert keeper["post_history_instructions"] == original["post_history_instructions"]
     assert keeper["creation_date"] == original["creation_date"]
-    exported = (await export(user, keeper["id"])).json()["data"]
+    exported = (await export(user, keeper["id"], version=3)).json()["data"]
     assert json.dumps(exported["extensions"]) == json.dumps(original["extensions"])
     assert exported["x_future_field"] == {"kept": True}
     assert exported["assets"] == original["assets"]
     entries = exported["character_book"]["entries"]
     assert entries[1]["content"].startswith("@@depth 2")
-    backfill = (await export(user, keeper["id"], version=2)).json()["data"]
+    backfill = (await export(user, keeper["id"])).json()["data"]
     assert "@@" not in backfill["character_book"]["entries"][1]["content"]
 
 

@@ -253,11 +253,18 @@ async def export_character(
     runtime: RuntimeDep,
     format: Literal["json", "png", "charx"] = "json",
     version: Annotated[
-        int, Query(ge=2, le=3, description="Card spec version of the JSON export.")
-    ] = 3,
+        int,
+        Query(
+            ge=2,
+            le=3,
+            description="Spec version of the JSON export: 2 (the de-facto interchange format, "
+            "without V3's fields) or 3 (everything).",
+        ),
+    ] = 2,
 ) -> Response:
-    """The card, with the character's lorebook as its `character_book`. JSON is V3 (or its V2
-    backfill with `?version=2`); a PNG carries both; a CHARX is V3 with its assets."""
+    """The card, with the character's lorebook as its `character_book`. JSON is the V2
+    backfill (or the whole V3 card with `?version=3`); a PNG carries both; a CHARX is V3 with
+    its assets."""
     character = await visible_character(session, user, character_id)
     book = None
     if character.lorebook_id is not None:
