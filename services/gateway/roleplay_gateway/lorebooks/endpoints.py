@@ -27,6 +27,7 @@ from roleplay_gateway.lorebooks.formats import (
     MalformedLorebookError,
     lorebook_v3,
     read_lorebook_file,
+    with_ids,
     world_info,
 )
 from roleplay_gateway.lorebooks.schemas import (
@@ -41,7 +42,6 @@ from roleplay_gateway.lorebooks.service import (
     new_lorebook,
     visible_clause,
     visible_lorebook,
-    with_ids,
 )
 from roleplay_gateway.lorebooks.store import Lorebook
 from roleplay_gateway.openapi_document import errors

@@ -200,9 +200,14 @@ def _bounded(
 ) -> list[LorebookEntryData]:
     if total > MAX_ENTRIES:
         warnings.add(f"the lorebook has {total} entries; kept the first {MAX_ENTRIES}")
+    return with_ids(entries[:MAX_ENTRIES])
+
+
+def with_ids(entries: list[LorebookEntryData]) -> list[LorebookEntryData]:
+    """Entries with an `id` each, unique within the book (a missing or repeated one is given)."""
     seen: set[str] = set()
     out = []
-    for entry in entries[:MAX_ENTRIES]:
+    for entry in entries:
         if not entry.id or entry.id in seen:
             entry = entry.model_copy(update={"id": uuid.uuid4().hex[:12]})
         seen.add(entry.id)

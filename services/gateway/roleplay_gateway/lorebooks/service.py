@@ -20,7 +20,7 @@ from roleplay_common.events import Lorebook as TurnLorebook
 from roleplay_common.events import LorebookEntry
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.lorebooks.formats import BookData
+from roleplay_gateway.lorebooks.formats import BookData, with_ids
 from roleplay_gateway.lorebooks.schemas import LorebookEntryData
 from roleplay_gateway.lorebooks.store import Lorebook
 
@@ -76,18 +76,6 @@ def new_lorebook(
         entries=[e.model_dump(mode="json") for e in with_ids(book.entries)],
         visibility=visibility,
     )
-
-
-def with_ids(entries: list[LorebookEntryData]) -> list[LorebookEntryData]:
-    """Entries with an `id` each, unique within the book."""
-    seen: set[str] = set()
-    out = []
-    for entry in entries:
-        if not entry.id or entry.id in seen:
-            entry = entry.model_copy(update={"id": uuid.uuid4().hex[:12]})
-        seen.add(entry.id)
-        out.append(entry)
-    return out
 
 
 def book_data(book: Lorebook) -> BookData:
