@@ -21,7 +21,7 @@ from roleplay_gateway.characters import card_import, cards
 from roleplay_gateway.characters.cards import png_chunks
 from roleplay_gateway.characters.store import Character
 from roleplay_gateway.import_warnings import ImportWarnings
-from roleplay_gateway.lorebooks.formats import BookData
+from roleplay_gateway.lorebooks.card_books import BookData
 from tests.gateway.conftest import bomb
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "cards"

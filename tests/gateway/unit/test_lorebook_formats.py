@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from roleplay_gateway.import_warnings import ImportWarnings
-from roleplay_gateway.lorebooks.formats import (
+from roleplay_gateway.lorebooks.card_books import (
     MalformedLorebookError,
     lorebook_v3,
-    read_lorebook_file,
     strip_decorators,
-    world_info,
 )
+from roleplay_gateway.lorebooks.files import read_lorebook_file
+from roleplay_gateway.lorebooks.world_info import world_info
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "cards"
 ELDORIA = json.loads((FIXTURES / "eldoria_worldinfo.json").read_text())

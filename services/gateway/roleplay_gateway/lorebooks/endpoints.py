@@ -22,14 +22,13 @@ from roleplay_gateway.characters.cards.reading import json_object
 from roleplay_gateway.deps import SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
 from roleplay_gateway.import_warnings import ImportWarnings, file_stem
-from roleplay_gateway.lorebooks.formats import (
+from roleplay_gateway.lorebooks.card_books import (
     BookData,
     MalformedLorebookError,
     lorebook_v3,
-    read_lorebook_file,
     with_ids,
-    world_info,
 )
+from roleplay_gateway.lorebooks.files import read_lorebook_file
 from roleplay_gateway.lorebooks.schemas import (
     LorebookCreate,
     LorebookImported,
@@ -44,6 +43,7 @@ from roleplay_gateway.lorebooks.service import (
     visible_lorebook,
 )
 from roleplay_gateway.lorebooks.store import Lorebook
+from roleplay_gateway.lorebooks.world_info import world_info
 from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["lorebooks"])

@@ -20,7 +20,7 @@ from roleplay_common.events import Lorebook as TurnLorebook
 from roleplay_common.events import LorebookEntry
 from roleplay_common.http import ApiError
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.lorebooks.formats import BookData, with_ids
+from roleplay_gateway.lorebooks.card_books import BookData, with_ids
 from roleplay_gateway.lorebooks.schemas import LorebookEntryData
 from roleplay_gateway.lorebooks.store import Lorebook
 

@@ -19,7 +19,7 @@ from roleplay_gateway.characters.cards import charx, png_chunks
 from roleplay_gateway.characters.cards.normalise import ROLEPLAY_FIELDS
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.store import Character
-from roleplay_gateway.lorebooks.formats import BookData, card_book
+from roleplay_gateway.lorebooks.card_books import BookData, card_book
 
 V3_ONLY = (
     "assets",

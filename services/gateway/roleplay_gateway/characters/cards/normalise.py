@@ -22,7 +22,7 @@ from roleplay_gateway.import_warnings import (
     text,
     text_list,
 )
-from roleplay_gateway.lorebooks.formats import BookData, MalformedLorebookError, book_from_card
+from roleplay_gateway.lorebooks.card_books import BookData, MalformedLorebookError, book_from_card
 
 CARD_TEXT_MAX = 100_000
 """Longer than any real card's field; the 8 MiB upload bounds the whole card anyway."""

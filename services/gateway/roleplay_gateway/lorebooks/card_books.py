@@ -1,5 +1,4 @@
-"""Lorebook files in and out: a card's `character_book` (V2/V3), a `lorebook_v3` file, and
-SillyTavern's world info JSON.
+"""A card's `character_book` (V2/V3) and the `lorebook_v3` file, in and out.
 
 Reading is lenient (see `import_warnings`). An entry's `extensions` are kept as they came;
 the contract's fields that SillyTavern keeps there (`match_whole_words`, `probability`,
@@ -33,62 +32,11 @@ _BOOK_FIELDS = {
     "extensions",
     "entries",
 }
-_ENTRY_FIELDS = {
-    "keys",
-    "content",
-    "extensions",
-    "enabled",
-    "insertion_order",
-    "case_sensitive",
-    "use_regex",
-    "constant",
-    "name",
-    "priority",
-    "id",
-    "comment",
-    "selective",
-    "secondary_keys",
-    "position",
-}
-# SillyTavern's selectiveLogic numbers and roles.
 _LOGIC = {0: "and_any", 1: "not_all", 2: "not_any", 3: "and_all"}
 _LOGIC_NUMBER = {v: k for k, v in _LOGIC.items()}
 _ROLES = {0: "system", 1: "user", 2: "assistant"}
 _ROLE_NUMBER = {v: k for k, v in _ROLES.items()}
 _AT_DEPTH = 4
-# World info keys and the names SillyTavern gives them in a card's entry extensions.
-_WORLD_INFO_EXTENSIONS = {
-    "position": "position",
-    "excludeRecursion": "exclude_recursion",
-    "preventRecursion": "prevent_recursion",
-    "delayUntilRecursion": "delay_until_recursion",
-    "probability": "probability",
-    "useProbability": "useProbability",
-    "depth": "depth",
-    "selectiveLogic": "selectiveLogic",
-    "group": "group",
-    "groupOverride": "group_override",
-    "groupWeight": "group_weight",
-    "scanDepth": "scan_depth",
-    "caseSensitive": "case_sensitive",
-    "matchWholeWords": "match_whole_words",
-    "useGroupScoring": "use_group_scoring",
-    "automationId": "automation_id",
-    "role": "role",
-    "vectorized": "vectorized",
-    "displayIndex": "display_index",
-}
-_WORLD_INFO_DIRECT = {
-    "uid",
-    "key",
-    "keysecondary",
-    "comment",
-    "content",
-    "constant",
-    "selective",
-    "order",
-    "disable",
-}
 _DECORATOR_LINE = re.compile(r"^@@.*(?:\r?\n|$)", re.MULTILINE)
 
 
@@ -117,28 +65,6 @@ def strip_decorators(content: str) -> str:
     return _DECORATOR_LINE.sub("", content).strip("\r\n")
 
 
-def read_lorebook_file(doc: Any, warnings: ImportWarnings) -> BookData:
-    """A `lorebook_v3` file, a card's `character_book` (or a whole card), or world info."""
-    if not isinstance(doc, dict):
-        raise MalformedLorebookError("a lorebook must be a JSON object")
-    if doc.get("spec") == "lorebook_v3":
-        return book_from_card(doc.get("data"), warnings)
-    if doc.get("spec") in ("chara_card_v2", "chara_card_v3"):
-        data = doc.get("data")
-        book = data.get("character_book") if isinstance(data, dict) else None
-        if not isinstance(book, dict):
-            raise MalformedLorebookError("the card has no character_book")
-        return book_from_card(book, warnings)
-    entries = doc.get("entries")
-    if isinstance(entries, dict):
-        return book_from_world_info(doc, warnings)
-    if isinstance(entries, list):
-        return book_from_card(doc, warnings)
-    raise MalformedLorebookError(
-        "not a lorebook: expected lorebook_v3, a character_book or SillyTavern world info"
-    )
-
-
 def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
     """A card's `character_book` (V2 or V3 shape)."""
     if not isinstance(book, dict):
@@ -159,11 +85,11 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
         extensions=mapping(book.get("extensions"), "character_book.extensions", warnings),
         extra={k: v for k, v in book.items() if k not in _BOOK_FIELDS},
     )
-    out.entries = _bounded(
+    out.entries = bounded(
         [
-            _entry_from_card(e, i, warnings)
+            entry_from_card(e, i, warnings)
             for i, e in enumerate(raw_entries[: MAX_ENTRIES + 1])
-            if _is_entry(e, i, warnings)
+            if is_entry(e, i, warnings)
         ],
         len(raw_entries),
         warnings,
@@ -171,31 +97,14 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
     return out
 
 
-def book_from_world_info(doc: dict[str, Any], warnings: ImportWarnings) -> BookData:
-    """SillyTavern's world info file: `{"entries": {"0": {uid, key, keysecondary, ...}}}`."""
-    raw: dict[str, Any] = doc["entries"]
-    items = list(raw.values())
-    entries = [
-        _entry_from_world_info(e, i, warnings)
-        for i, e in enumerate(items[: MAX_ENTRIES + 1])
-        if _is_entry(e, i, warnings)
-    ]
-    return BookData(
-        name=text(doc.get("name"), "name", warnings, limit=200),
-        description=text(doc.get("description"), "description", warnings, limit=20_000),
-        extra={k: v for k, v in doc.items() if k not in ("entries", "name", "description")},
-        entries=_bounded(entries, len(items), warnings),
-    )
-
-
-def _is_entry(entry: Any, index: int, warnings: ImportWarnings) -> bool:
+def is_entry(entry: Any, index: int, warnings: ImportWarnings) -> bool:
     if isinstance(entry, dict):
         return True
     warnings.add(f"entries[{index}] was not an object; it was left out")
     return False
 
 
-def _bounded(
+def bounded(
     entries: list[LorebookEntryData], total: int, warnings: ImportWarnings
 ) -> list[LorebookEntryData]:
     if total > MAX_ENTRIES:
@@ -215,7 +124,7 @@ def with_ids(entries: list[LorebookEntryData]) -> list[LorebookEntryData]:
     return out
 
 
-def _entry_from_card(e: dict[str, Any], i: int, warnings: ImportWarnings) -> LorebookEntryData:
+def entry_from_card(e: dict[str, Any], i: int, warnings: ImportWarnings) -> LorebookEntryData:
     where = f"entries[{i}]"
     ext = mapping(e.get("extensions"), f"{where}.extensions", warnings)
     card_id = e.get("id")
@@ -275,38 +184,7 @@ def _from_extensions(ext: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _entry_from_world_info(
-    e: dict[str, Any], i: int, warnings: ImportWarnings
-) -> LorebookEntryData:
-    ext = {
-        card_name: e[st_name]
-        for st_name, card_name in _WORLD_INFO_EXTENSIONS.items()
-        if st_name in e
-    }
-    unknown = {
-        k: v
-        for k, v in e.items()
-        if k not in _WORLD_INFO_DIRECT and k not in _WORLD_INFO_EXTENSIONS
-    }
-    if unknown:
-        ext["sillytavern"] = unknown
-    card = {
-        "id": e.get("uid", i),
-        "keys": e.get("key"),
-        "secondary_keys": e.get("keysecondary"),
-        "comment": e.get("comment"),
-        "content": e.get("content"),
-        "constant": e.get("constant"),
-        "selective": e.get("selective"),
-        "insertion_order": e.get("order", 100),
-        "enabled": not boolean(e.get("disable")),
-        "position": "after_char" if integer(e.get("position")) == 1 else "before_char",
-        "extensions": ext,
-    }
-    return _entry_from_card(card, i, warnings)
-
-
-def _extensions_for_export(entry: LorebookEntryData) -> dict[str, Any]:
+def extensions_for_export(entry: LorebookEntryData) -> dict[str, Any]:
     """The entry's extensions, with the contract's fields written back where they changed."""
     ext = dict(entry.extensions)
     derived = _from_extensions(ext)
@@ -355,7 +233,7 @@ def card_entry(entry: LorebookEntryData, *, v2: bool) -> dict[str, Any]:
         out["name"] = entry.name
     if entry.priority is not None:
         out["priority"] = entry.priority
-    out["extensions"] = _extensions_for_export(entry)
+    out["extensions"] = extensions_for_export(entry)
     return out
 
 
@@ -380,61 +258,3 @@ def card_book(book: BookData, *, v2: bool) -> dict[str, Any]:
 
 def lorebook_v3(book: BookData) -> dict[str, Any]:
     return {"spec": "lorebook_v3", "data": card_book(book, v2=False)}
-
-
-def _world_info_uids(entries: list[LorebookEntryData]) -> list[int]:
-    """World info wants a unique integer `uid` per entry: the card's own where it is one."""
-    taken = {e.card_id for e in entries if isinstance(e.card_id, int)}
-    out: list[int] = []
-    spare = 0
-    for entry in entries:
-        if isinstance(entry.card_id, int) and entry.card_id not in out:
-            out.append(entry.card_id)
-            continue
-        while spare in taken or spare in out:
-            spare += 1
-        out.append(spare)
-    return out
-
-
-def world_info(book: BookData) -> dict[str, Any]:
-    """SillyTavern's world info file of the book."""
-    entries: dict[str, Any] = {}
-    uids = _world_info_uids(book.entries)
-    for index, entry in enumerate(book.entries):
-        ext = _extensions_for_export(entry)
-        unknown = ext.pop("sillytavern", None)
-        uid = uids[index]
-        item: dict[str, Any] = {
-            "uid": uid,
-            "key": list(entry.keys),
-            "keysecondary": list(entry.secondary_keys),
-            "comment": entry.comment,
-            "content": entry.content,
-            "constant": entry.constant,
-            "selective": entry.selective
-            if entry.selective is not None
-            else bool(entry.secondary_keys),
-            "order": entry.insertion_order,
-            "disable": not entry.enabled,
-            "position": 1 if entry.position == "after_char" else 0,
-        }
-        for st_name, card_name in _WORLD_INFO_EXTENSIONS.items():
-            if card_name in ext:
-                item[st_name] = ext[card_name]
-        if entry.case_sensitive:
-            item.setdefault("caseSensitive", True)
-        if entry.match_whole_words:
-            item.setdefault("matchWholeWords", True)
-        if isinstance(unknown, dict):
-            for key, value in unknown.items():
-                item.setdefault(key, value)
-        entries[str(uid)] = item
-    out: dict[str, Any] = {"entries": entries}
-    if book.name:
-        out["name"] = book.name
-    if book.description:
-        out["description"] = book.description
-    for key, value in book.extra.items():
-        out.setdefault(key, value)
-    return out
