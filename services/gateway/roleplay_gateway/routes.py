@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from roleplay_gateway.auth.endpoints import router as auth
 from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
+from roleplay_gateway.characters.card_endpoints import router as cards
 from roleplay_gateway.characters.endpoints import router as characters
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
@@ -19,6 +20,7 @@ from roleplay_gateway.web import router as web
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
     characters,
+    cards,
     lorebooks,
     conversations,
     feed,

@@ -11,22 +11,19 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Header, Query, UploadFile
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from roleplay_common.content_disposition import attachment
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, page
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.characters import card_import, cards
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import (
     CharacterCreate,
-    CharacterImported,
     CharacterPublic,
     CharacterUpdate,
     SceneTemplateCreate,
@@ -44,7 +41,7 @@ from roleplay_gateway.characters.service import (
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
-from roleplay_gateway.lorebooks.service import book_data, check_visible, new_lorebook
+from roleplay_gateway.lorebooks.service import check_visible
 from roleplay_gateway.lorebooks.store import Lorebook
 from roleplay_gateway.openapi_document import errors
 
@@ -58,7 +55,7 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 Created = TypeVar("Created", Character, SceneTemplate)
 
 
-def _check_rating(user: AuthUser, rating: str | None) -> None:
+def check_rating(user: AuthUser, rating: str | None) -> None:
     if rating == "nsfw" and not (user.age_verified or user.is_admin):
         raise ApiError(
             403, "age_verification_required", "nsfw content needs an age-verified profile"
@@ -66,7 +63,7 @@ def _check_rating(user: AuthUser, rating: str | None) -> None:
 
 
 @asynccontextmanager
-async def _storage() -> AsyncIterator[None]:
+async def object_storage() -> AsyncIterator[None]:
     """Object storage that does not answer is a 503 (with `Retry-After`), never a 500."""
     try:
         yield
@@ -82,7 +79,7 @@ async def _storage() -> AsyncIterator[None]:
         ) from exc
 
 
-async def _insert_once(session: SessionDep, row: Created) -> Created:
+async def insert_once(session: SessionDep, row: Created) -> Created:
     """Insert `row`, or return the row a retry with the same id inserted first."""
     existing = await session.get(type(row), row.id)
     if existing is not None:
@@ -134,7 +131,7 @@ async def create_character(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    _check_rating(user, body.content_rating)
+    check_rating(user, body.content_rating)
     await check_visible(session, user, [body.lorebook_id, *body.lorebook_ids])
     values = body.model_dump()
     values["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
@@ -143,52 +140,7 @@ async def create_character(
         owner_id=user.id,
         **values,
     )
-    return character_view(await _insert_once(session, character))
-
-
-@router.post(
-    "/characters/import",
-    status_code=201,
-    response_model=CharacterImported,
-    responses=errors(403, 409),
-)
-async def import_character(
-    user: CurrentUser,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    file: Annotated[
-        UploadFile, File(description="Card V1/V2/V3 as JSON, PNG/APNG (`ccv3`/`chara`) or CHARX")
-    ],
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    """A character from a Character Card; its `character_book` becomes its own lorebook,
-    its art the portrait, a CHARX's assets are kept. What had to be mended is in `warnings`."""
-    data = await file.read(MAX_IMAGE_BYTES + 1)
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
-    character_id = new_or_derived_id("character-import", user.id, idempotency_key)
-    existing = await session.get(Character, character_id)
-    if existing is not None and existing.owner_id == user.id:
-        return {**character_view(existing), "warnings": []}
-    try:
-        imported = await asyncio.to_thread(card_import.read, file.filename or "", data)
-    except cards.MalformedCardError as exc:
-        raise ApiError(422, "malformed_card", str(exc)) from exc
-    _check_rating(user, imported.fields.values.get("content_rating"))
-    character = Character(id=character_id, owner_id=user.id, **imported.fields.values)
-    if imported.fields.book is not None:
-        book = new_lorebook(
-            user.id,
-            imported.fields.book,
-            id=uuid.uuid5(character_id, "lorebook"),
-            name=character.name,
-        )
-        session.add(book)
-        character.lorebook_id = book.id
-    async with _storage():
-        await card_import.keep_files(runtime.storage, character, imported)
-    stored = await _insert_once(session, character)
-    return {**character_view(stored), "warnings": imported.warnings.as_list()}
+    return character_view(await insert_once(session, character))
 
 
 @router.get("/characters/{character_id}", response_model=CharacterPublic)
@@ -204,7 +156,7 @@ async def update_character(
 ) -> dict[str, Any]:
     character = await owned_character(session, user, character_id)
     changes = body.model_dump(exclude_unset=True)
-    _check_rating(user, changes.get("content_rating"))
+    check_rating(user, changes.get("content_rating"))
     await check_visible(session, user, [body.lorebook_id, *(body.lorebook_ids or [])])
     if body.lorebook_ids is not None:
         changes["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
@@ -220,7 +172,7 @@ async def delete_character(
     character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     character = await owned_character(session, user, character_id)
-    async with _storage():
+    async with object_storage():
         for key in [character.portrait_key, *character.asset_keys.values()]:
             if key:
                 await runtime.storage.delete(PORTRAITS, key)
@@ -229,67 +181,6 @@ async def delete_character(
         await session.delete(own_book)
     await session.delete(character)
     return Response(status_code=204)
-
-
-@router.get(
-    "/characters/{character_id}/export",
-    response_model=None,
-    responses={
-        200: {
-            "description": "The card as JSON, a PNG with the card embedded (`ccv3` and a V2 "
-            "`chara`), or a CHARX zip (`card.json` and assets).",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "image/png": {"schema": {"type": "string", "format": "binary"}},
-                "application/zip": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-)
-async def export_character(
-    character_id: uuid.UUID,
-    user: CurrentUser,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    format: Literal["json", "png", "charx"] = "json",
-    version: Annotated[
-        int,
-        Query(
-            ge=2,
-            le=3,
-            description="Spec version of the JSON export: 2 (the de-facto interchange format, "
-            "without V3's fields) or 3 (everything).",
-        ),
-    ] = 2,
-) -> Response:
-    """The card, with the character's lorebook as its `character_book`. JSON is the V2
-    backfill (or the whole V3 card with `?version=3`); a PNG carries both; a CHARX is V3 with
-    its assets."""
-    character = await visible_character(session, user, character_id)
-    book = None
-    if character.lorebook_id is not None:
-        row = await session.get(Lorebook, character.lorebook_id)
-        book = book_data(row) if row is not None else None
-    disposition = {"Content-Disposition": attachment(character.name, format, fallback="character")}
-    if format == "json":
-        return JSONResponse(cards.to_card(character, book, version=version), headers=disposition)
-    portrait = None
-    async with _storage():
-        if character.portrait_key:
-            try:
-                portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
-            except ObjectNotFoundError:
-                portrait = None  # the card still exports, on a placeholder
-        files = (
-            await card_import.stored_files(runtime.storage, character) if format == "charx" else {}
-        )
-    v3 = cards.to_card(character, book, version=3)
-    if format == "png":
-        v2 = cards.to_card(character, book, version=2)
-        png = await asyncio.to_thread(cards.card_png, v3, v2, portrait)
-        return Response(png, media_type="image/png", headers=disposition)
-    archive = await asyncio.to_thread(cards.card_charx, v3, files, portrait)
-    return Response(archive, media_type="application/zip", headers=disposition)
 
 
 @router.post("/characters/{character_id}/portrait", response_model=CharacterPublic)
@@ -312,7 +203,7 @@ async def upload_portrait(
     if kind not in ("png", "jpeg", "webp"):
         raise ApiError(422, "invalid_image", "the portrait must be PNG, JPEG or WebP")
     key = f"{character.id}/{uuid.uuid4()}.{'jpg' if kind == 'jpeg' else kind}"
-    async with _storage():
+    async with object_storage():
         await runtime.storage.put(PORTRAITS, key, data, f"image/{kind}")
     old = character.portrait_key
     character.portrait_key = key
@@ -340,7 +231,7 @@ async def portrait(
     character = await visible_character(session, user, character_id)
     if not character.portrait_key:
         raise ApiError(404, "not_found", "this character has no portrait")
-    async with _storage():
+    async with object_storage():
         url = await runtime.storage.signed_url(
             PORTRAITS, character.portrait_key, timedelta(minutes=15)
         )
@@ -399,13 +290,13 @@ async def create_scene_template(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    _check_rating(user, body.content_rating)
+    check_rating(user, body.content_rating)
     template = SceneTemplate(
         id=new_or_derived_id("scene-template", user.id, idempotency_key),
         owner_id=user.id,
         **body.model_dump(),
     )
-    return _template_view(await _insert_once(session, template))
+    return _template_view(await insert_once(session, template))
 
 
 @router.get(
@@ -428,7 +319,7 @@ async def update_scene_template(
 ) -> dict[str, Any]:
     template = await visible_scene_template(session, user, template_id, owned=True)
     changes = body.model_dump(exclude_unset=True)
-    _check_rating(user, changes.get("content_rating"))
+    check_rating(user, changes.get("content_rating"))
     for name, value in changes.items():
         setattr(template, name, value)
     template.updated_at = datetime.now(UTC)
