@@ -31,7 +31,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system_prompt
+from roleplay_chat.domain.prompt import (
+    ChatPrompt,
+    HistoryMessage,
+    Memory,
+    activation_records,
+    assemble,
+    plan_prompt,
+)
 from roleplay_chat.domain.tokens import count_tokens
 from roleplay_chat.memory import MemoryKeeper
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
@@ -58,6 +65,7 @@ from roleplay_common.events import (
     ChatTurnFailed,
     ChatTurnStarted,
     EventEnvelope,
+    LorebookActivation,
     ModelRoute,
     RequestChatTurn,
     TurnError,
@@ -189,8 +197,9 @@ class TurnRunner:
         """Stream the reply and store it. `announced` confirms `turn.started` (sent, not yet
         acknowledged: the provider call does not wait for the broker) before the turn ends."""
         history, memory = prepared.history, prepared.memory
-        system = system_prompt(command, memory=memory)
+        plan = plan_prompt(command, history, memory=memory)
         estimated_in: dict[str, int] = {}
+        prompts: dict[str, ChatPrompt] = {}
         reply_stream = ReplyStream(
             self.stream_producer,
             self.topics.name(ChatTurnDelta),
@@ -214,10 +223,8 @@ class TurnRunner:
             await reply_stream.add(text)
 
         async def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
-            prompt = assemble(
-                command,
-                history,
-                system=system,
+            prompt = prompts[route.model_key] = assemble(
+                plan,
                 context_window=route.context_window,
                 max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
             )
@@ -272,7 +279,14 @@ class TurnRunner:
         deltas = await reply_stream.finish()
         if announced is not None:
             await announced()
-        await self._complete(command, envelope, reply, deltas=deltas, estimated_in=estimated_in)
+        await self._complete(
+            command,
+            envelope,
+            reply,
+            deltas=deltas,
+            estimated_in=estimated_in,
+            lore=activation_records(prompts[reply.route.model_key]),
+        )
         TURNS.labels("completed").inc()
         log.info(
             "turn completed",
@@ -329,6 +343,7 @@ class TurnRunner:
         *,
         deltas: int,
         estimated_in: dict[str, int],
+        lore: list[LorebookActivation] | None = None,
     ) -> None:
         schema = self.runtime.schema
         async with self.runtime.db.transaction() as session:
@@ -364,6 +379,7 @@ class TurnRunner:
                         message=message_view(message),
                         usage=usage,
                         deltas=deltas,
+                        lorebook_activations=lore or [],
                     ),
                     causation=envelope,
                 ),
