@@ -82,7 +82,7 @@ async def test_a_key_in_the_message_brings_its_entry_into_the_provider_request(
         assert created.status_code == 201, created.text
         conversation_id = created.json()["id"]
         messages = await chat.get(
-            f"/internal/conversations/{conversation_id}/messages", params={"user_id": user_id}
+            f"/internal/conversations/{conversation_id}/messages", params={"user_id": str(user_id)}
         )
         assert [m["content"] for m in messages.json()["items"]] == ["Welcome, Ash. I am Sera."]
 
