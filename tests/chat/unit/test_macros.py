@@ -5,8 +5,8 @@ from __future__ import annotations
 from roleplay_chat.domain.macros import MacroContext, render
 
 
-def ctx(**fields: str) -> MacroContext:
-    return MacroContext(**{"char": "Seraphina", "user": "Ann", "seed": "turn-1", **fields})
+def ctx(*, seed: str = "turn-1", original: str = "") -> MacroContext:
+    return MacroContext(char="Seraphina", user="Ann", seed=seed, original=original)
 
 
 def test_names_in_every_spelling() -> None:
