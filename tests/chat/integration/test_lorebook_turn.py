@@ -1,6 +1,7 @@
 """Through real Kafka: a lorebook key in the user's message puts the entry into the provider
 request (as the stand-in records it), the scene reaches it too, the completed fact records
-the activation, and the greeting is stored with its macros rendered."""
+the activation, the greeting is stored with its macros rendered, and the prompt preview of
+the command is exactly what the turn then sends."""
 
 from __future__ import annotations
 
@@ -107,6 +108,22 @@ async def test_a_key_in_the_message_brings_its_entry_into_the_provider_request(
         ],
         requested_at=datetime.now(UTC),
     )
+    async with httpx.AsyncClient(base_url=services["chat"], headers=as_a_service()) as chat:
+        previewed = await chat.post(
+            "/internal/prompt-preview", json=command.model_dump(mode="json")
+        )
+        assert previewed.status_code == 200, previewed.text
+        preview = previewed.json()
+        other = command.model_copy(update={"user_id": uuid.uuid4()})
+        refused = await chat.post("/internal/prompt-preview", json=other.model_dump(mode="json"))
+        assert refused.status_code == 404
+    assert [(e["entry_id"], e["key"]) for e in preview["lorebook_entries"]] == [
+        ("lighthouse", "lighthouse")
+    ]
+    kinds = [b["kind"] for b in preview["blocks"]]
+    assert kinds == ["lore_before", "system", "history", "history"]
+    assert preview["budget"]["used"] <= preview["budget"]["available"]
+
     async with tap("chat.turn.events") as events, producer() as send:
         await send.send(RequestChatTurn.topic, EventEnvelope.wrap(command, producer="tests"))
 
@@ -138,3 +155,4 @@ async def test_a_key_in_the_message_brings_its_entry_into_the_provider_request(
     assert "castle" not in system.lower() and "glade" not in system.lower()
     assert "Setting: a foggy pier at dawn" in system
     assert sent[-1][-1] == {"role": "user", "content": "What happened to the LIGHTHOUSE?"}
+    assert sent[-1] == preview["messages"]
