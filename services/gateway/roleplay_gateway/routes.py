@@ -12,6 +12,7 @@ from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
+from roleplay_gateway.turns.prompt_preview import router as prompt_preview
 from roleplay_gateway.usage.endpoints import router as usage
 from roleplay_gateway.web import router as web
 
@@ -21,6 +22,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     conversations,
     feed,
     turns,
+    prompt_preview,
     scenes,
     library,
     models,
