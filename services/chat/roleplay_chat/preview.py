@@ -20,6 +20,7 @@ from roleplay_chat.domain.prompt import (
     assemble,
     plan_prompt,
 )
+from roleplay_chat.domain.tokens import counter_for
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import get_conversation, recent_history
 from roleplay_common.events import LorebookActivation, RequestChatTurn
@@ -83,6 +84,7 @@ async def prompt_preview(
         plan_prompt(command, history, memory=memory),
         context_window=route.context_window,
         max_output_tokens=max_output,
+        count=counter_for(route.model_name),
     )
     return PromptPreview(
         blocks=[PreviewBlock(**vars(b)) for b in prompt.blocks],

@@ -39,7 +39,7 @@ from roleplay_chat.domain.prompt import (
     assemble,
     plan_prompt,
 )
-from roleplay_chat.domain.tokens import count_tokens
+from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
 from roleplay_chat.memory import MemoryKeeper
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
@@ -227,6 +227,7 @@ class TurnRunner:
                 plan,
                 context_window=route.context_window,
                 max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
+                count=counter_for(route.model_name),
             )
             estimated_in[route.model_key] = prompt.tokens_in
             gate = self.limits.gate(route)
@@ -653,6 +654,10 @@ def _turn_usage(reply: RoutedReply, estimated_in: dict[str, int]) -> TurnUsage:
     attempt = reply.attempts[-1]
     tokens_in, tokens_out = _tokens(attempt, estimated_in.get(reply.route.model_key, 0))
     route = reply.route
+    if attempt.end is not None:
+        CALIBRATION.observe(
+            route.model_name, estimated_in.get(route.model_key, 0), attempt.end.prompt_tokens
+        )
     return TurnUsage(
         provider=route.provider,
         model=route.model_key,

@@ -43,7 +43,7 @@ from roleplay_chat.domain.system_prompt import (
     placeholders,
     system_prompt,
 )
-from roleplay_chat.domain.tokens import count_message, count_tokens
+from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
 from roleplay_common.events import Lorebook, LorebookActivation, RequestChatTurn
 
 LORE_SHARE = 0.25
@@ -157,9 +157,19 @@ def _lore_source(activation: Activation) -> str:
     return f"lorebook:{book.source}:{book.id or book.name}:{activation.compiled.entry.id}"
 
 
-def assemble(plan: PromptPlan, *, context_window: int, max_output_tokens: int) -> ChatPrompt:
-    """The messages for one model: everything within `context_window - max_output_tokens`."""
+def assemble(
+    plan: PromptPlan,
+    *,
+    context_window: int,
+    max_output_tokens: int,
+    count: Counter = count_tokens,
+) -> ChatPrompt:
+    """The messages for one model: everything within `context_window - max_output_tokens`,
+    counted with the model's `count` (`tokens.counter_for`)."""
     nsfw = plan.command.content_mode == "nsfw"
+
+    def count_message(content: str) -> int:
+        return count(content) + MESSAGE_OVERHEAD
 
     def clean(text: str) -> str:
         return adultify(text) if nsfw else text
@@ -180,7 +190,7 @@ def assemble(plan: PromptPlan, *, context_window: int, max_output_tokens: int) -
         newest = history[-1]
         room = max(available - fixed, 0)
         if count_message(newest.content) > room:
-            newest = HistoryMessage(newest.sender, truncate_to_fit(newest.content, room))
+            newest = HistoryMessage(newest.sender, truncate_to_fit(newest.content, room, count))
             history[-1] = newest
             truncated = True
         newest_cost = count_message(newest.content)
@@ -204,9 +214,9 @@ def assemble(plan: PromptPlan, *, context_window: int, max_output_tokens: int) -
     kept.reverse()
 
     examples: list[str] = []
-    header_cost = count_tokens(EXAMPLES_HEADER) + 2
+    header_cost = count(EXAMPLES_HEADER) + 2
     for example in plan.examples:
-        cost = count_tokens(example) + 2 + (header_cost if not examples else 0)
+        cost = count(example) + 2 + (header_cost if not examples else 0)
         if cost > remaining:
             break
         examples.append(example)
@@ -215,7 +225,7 @@ def assemble(plan: PromptPlan, *, context_window: int, max_output_tokens: int) -
     blocks: list[PromptBlock] = []
 
     def block(kind: BlockKind, source: str, role: Role, text: str) -> None:
-        blocks.append(PromptBlock(kind, source, role, text, count_tokens(text)))
+        blocks.append(PromptBlock(kind, source, role, text, count(text)))
 
     for item in lore.before_char:
         block("lore_before", _lore_source(item.activation), "system", item.text)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from roleplay_chat.domain.tokens import count_message
+from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
 
 BlockKind = Literal[
     "lore_before",
@@ -38,9 +38,13 @@ def split_examples(example_dialogue: str) -> list[str]:
     return [chunk.strip() for chunk in _START.split(example_dialogue) if chunk.strip()]
 
 
-def truncate_to_fit(text: str, budget: int) -> str:
+def truncate_to_fit(text: str, budget: int, count: Counter = count_tokens) -> str:
     """The longest head of `text` that, with the truncation marker, costs at most `budget`
     tokens as a message (just the marker when nothing of it fits)."""
+
+    def count_message(content: str) -> int:
+        return count(content) + MESSAGE_OVERHEAD
+
     if count_message(text) <= budget:
         return text
     low, high = 0, len(text)
