@@ -15,6 +15,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from roleplay_common.http import ApiError
+from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
@@ -77,13 +78,14 @@ async def prompt_preview(
     runtime: RuntimeDep,
     chat: ChatDep,
     content: Annotated[
-        str | None, Query(max_length=16_000, description="The message about to be sent.")
+        SafeText | None,
+        Query(min_length=1, max_length=16_000, description="The message about to be sent."),
     ] = None,
     kind: Annotated[
         Literal["send", "regenerate", "continue"] | None,
         Query(description="Default: `send` with `content`, else `continue`."),
     ] = None,
-    model: Annotated[str | None, Query(max_length=200)] = None,
+    model: Annotated[SafeText | None, Query(min_length=1, max_length=200)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> PromptPreview:
     """The next prompt, block by block, with the activated lorebook entries and the budget."""
