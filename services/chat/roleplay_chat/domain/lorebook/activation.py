@@ -85,6 +85,15 @@ def _gated(entry: CompiledEntry, message_count: int) -> bool:
     return d.activate_only_every is not None and message_count % d.activate_only_every != 0
 
 
+def _candidates(book: CompiledBook, scan: ScanText) -> set[int]:
+    """Positions of the book's indexed entries one of whose keys is in the scan text."""
+    found: set[int] = set()
+    for index in book.indexes:
+        for needle in scan.present(index):
+            found.update(book.by_needle.get((index.lower, needle), ()))
+    return found
+
+
 def _lucky(seed: str, book: CompiledBook, entry: CompiledEntry) -> bool:
     probability = entry.entry.probability
     return probability is None or probability >= 100 or draw(seed, book, entry) < probability
@@ -109,7 +118,15 @@ def activate(
     waiting: list[tuple[CompiledBook, CompiledEntry]] = []
     for book in books:
         book_depth = book.book.scan_depth if book.book.scan_depth is not None else None
-        for entry in book.entries:
+        candidates = _candidates(
+            book, scans.at(book_depth if book_depth is not None else DEFAULT_SCAN_DEPTH)
+        )
+        recursive = book.book.recursive_scanning
+        for position, entry in enumerate(book.entries):
+            if entry.indexed and position not in candidates:
+                if recursive and not _gated(entry, count):
+                    waiting.append((book, entry))
+                continue
             if _gated(entry, count):
                 continue
             reason: Reason | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from roleplay_chat.domain.lorebook.decorators import Decorators, parse_decorators
 from roleplay_chat.domain.lorebook.keys import KeyMatcher
@@ -20,12 +20,18 @@ class CompiledEntry:
     text: str
     keys: tuple[KeyMatcher, ...]
     secondary: tuple[KeyMatcher, ...]
+    indexed: bool = False
+    """Its keys alone (all literal, scanned at the book's depth) can activate it, so the
+    book's literal index finds it without looking at it."""
 
 
 @dataclass(frozen=True)
 class CompiledBook:
     book: Lorebook
     entries: tuple[CompiledEntry, ...]
+    indexes: tuple[LiteralIndex, ...] = ()
+    by_needle: dict[tuple[bool, str], tuple[int, ...]] = field(default_factory=dict)
+    """(case-insensitive?, key) → the positions in `entries` of the indexed entries with it."""
 
     @property
     def rank(self) -> int:
@@ -52,16 +58,23 @@ def compile_book(book: Lorebook, book_index: int = 0) -> CompiledBook:
         if not entry.enabled:
             continue
         decorators, text = parse_decorators(entry.content)
+        keys = _matchers(entry.keys, entry)
         entries.append(
             CompiledEntry(
                 book_index=book_index,
                 entry=entry,
                 decorators=decorators,
                 text=text,
-                keys=_matchers(entry.keys, entry),
+                keys=keys,
                 secondary=_matchers(entry.secondary_keys, entry),
+                indexed=bool(keys)
+                and not entry.constant
+                and not decorators.activate
+                and decorators.scan_depth is None
+                and all(k.needle for k in keys),
             )
         )
+    indexes = []
     for lower in (True, False):
         matchers = [
             m
@@ -70,9 +83,22 @@ def compile_book(book: Lorebook, book_index: int = 0) -> CompiledBook:
             if m.needle is not None and m.case_sensitive != lower
         ]
         index = LiteralIndex((m.needle or "" for m in matchers), lower=lower)
+        indexes.append(index)
         for matcher in matchers:
             matcher.index = index
-    return CompiledBook(book=book, entries=tuple(entries))
+    by_needle: dict[tuple[bool, str], list[int]] = {}
+    for position, entry in enumerate(entries):
+        if entry.indexed:
+            for key in entry.keys:
+                by_needle.setdefault((not key.case_sensitive, key.needle or ""), []).append(
+                    position
+                )
+    return CompiledBook(
+        book=book,
+        entries=tuple(entries),
+        indexes=tuple(indexes),
+        by_needle={k: tuple(v) for k, v in by_needle.items()},
+    )
 
 
 def compile_books(books: list[Lorebook]) -> list[CompiledBook]:
