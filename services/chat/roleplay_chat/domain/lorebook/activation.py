@@ -121,10 +121,10 @@ def activate(
         candidates = _candidates(
             book, scans.at(book_depth if book_depth is not None else DEFAULT_SCAN_DEPTH)
         )
-        recursive = book.book.recursive_scanning
+        rescans = book.book.recursive_scanning
         for position, entry in enumerate(book.entries):
             if entry.indexed and position not in candidates:
-                if recursive and not _gated(entry, count):
+                if rescans and not _gated(entry, count):
                     waiting.append((book, entry))
                 continue
             if _gated(entry, count):

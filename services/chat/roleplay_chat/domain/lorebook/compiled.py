@@ -87,9 +87,9 @@ def compile_book(book: Lorebook, book_index: int = 0) -> CompiledBook:
         for matcher in matchers:
             matcher.index = index
     by_needle: dict[tuple[bool, str], list[int]] = {}
-    for position, entry in enumerate(entries):
-        if entry.indexed:
-            for key in entry.keys:
+    for position, compiled in enumerate(entries):
+        if compiled.indexed:
+            for key in compiled.keys:
                 by_needle.setdefault((not key.case_sensitive, key.needle or ""), []).append(
                     position
                 )
