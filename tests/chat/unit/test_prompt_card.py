@@ -137,3 +137,26 @@ def test_the_character_book_travels_in_the_card() -> None:
     )
     [record] = activation_records(prompt)
     assert record.book_source == "character" and record.entry_id == "own"
+
+
+def test_a_replayed_command_activates_and_renders_the_same() -> None:
+    book = Lorebook(
+        entries=[
+            LorebookEntry(id=f"e{i}", keys=["storm"], probability=50, content="{{random:a,b,c}}")
+            for i in range(20)
+        ]
+    )
+    turn = command(lorebooks=[book], character=card(system_prompt="{{pick:x,y,z}} {{roll:d20}}"))
+    history = [HistoryMessage("user", "the storm")]
+
+    def run() -> tuple[list[dict[str, str]], list[tuple[str, bool]]]:
+        prompt = assemble(plan_prompt(turn, history), context_window=4096, max_output_tokens=256)
+        return prompt.messages, [(r.entry_id, r.inserted) for r in activation_records(prompt)]
+
+    first = run()
+    assert first == run()
+    assert 0 < len(first[1]) < 20
+    plan = plan_prompt(turn, history)
+    once = assemble(plan, context_window=4096, max_output_tokens=256)
+    again = assemble(plan, context_window=4096, max_output_tokens=256)
+    assert once.messages == again.messages == first[0]

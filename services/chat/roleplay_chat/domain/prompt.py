@@ -17,7 +17,7 @@ after the newest), the post-history instructions, the instruction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from roleplay_chat.domain.lorebook import Activation, LoreLayout, activate, place
 from roleplay_chat.domain.lorebook.cache import compiled_books
@@ -196,11 +196,13 @@ def assemble(
         newest_cost = count_message(newest.content)
 
     lore_room = max(available - fixed - newest_cost, 0)
+    # Draws restart for each model tried, so every route (and the preview) renders the same.
+    macros = replace(plan.macros, _draws=0)
     lore = place(
         plan.activations,
         budget=min(int(available * LORE_SHARE), lore_room),
         count=count_message,
-        render=lambda text: clean(render(text, plan.macros).strip()),
+        render=lambda text: clean(render(text, macros).strip()),
     )
     remaining = available - fixed - newest_cost - lore.tokens
 
@@ -244,7 +246,7 @@ def assemble(
         for i in lore.at_depth
     ]
     if plan.depth_prompt:
-        inserts.append(plan.depth_prompt)
+        inserts.append(replace(plan.depth_prompt, text=clean(plan.depth_prompt.text)))
     for index, message in enumerate(kept):
         from_end = len(kept) - index
         for insert in inserts:
@@ -259,8 +261,9 @@ def assemble(
             block(insert.kind, insert.source, insert.role, insert.text)
             messages.append({"role": insert.role, "content": insert.text})
     if plan.post_history:
-        block("post_history", "character.post_history_instructions", "system", plan.post_history)
-        messages.append({"role": "system", "content": plan.post_history})
+        post_history = clean(plan.post_history)
+        block("post_history", "character.post_history_instructions", "system", post_history)
+        messages.append({"role": "system", "content": post_history})
     if plan.instruction:
         block("instruction", "turn", "user", plan.instruction)
         messages.append({"role": "user", "content": plan.instruction})
