@@ -48,6 +48,7 @@ class PreviewBudget(BaseModel):
     history_kept: int
     history_dropped: int
     newest_message_truncated: bool
+    fits: bool = Field(description="False: the turn would fail with `prompt_too_large`.")
 
 
 class PromptPreview(BaseModel):
@@ -101,5 +102,6 @@ async def prompt_preview(
             history_kept=prompt.kept,
             history_dropped=prompt.dropped,
             newest_message_truncated=prompt.truncated,
+            fits=prompt.fits,
         ),
     )

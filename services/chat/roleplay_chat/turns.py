@@ -41,6 +41,7 @@ from roleplay_chat.domain.prompt import (
 )
 from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
 from roleplay_chat.memory import MemoryKeeper
+from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
@@ -77,6 +78,8 @@ from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 
 log = get_logger(__name__)
+
+PROMPT_TOO_LARGE = "prompt_too_large"
 
 FIRST_DELTA = Histogram(
     "roleplay_chat_first_delta_seconds",
@@ -230,6 +233,13 @@ class TurnRunner:
                 count=counter_for(route.model_name),
             )
             estimated_in[route.model_key] = prompt.tokens_in
+            if not prompt.fits:
+                raise ProviderError(
+                    PROMPT_TOO_LARGE,
+                    f"the prompt needs {prompt.tokens_in} tokens; {route.model_key} has "
+                    f"{prompt.budget} besides the reply",
+                    retryable=False,
+                )
             gate = self.limits.gate(route)
             if gate.locked():
                 with self.limits.waiting(route).track_inprogress():
@@ -533,6 +543,8 @@ class TurnRunner:
         estimated_in: dict[str, int],
     ) -> None:
         for attempt in attempts:
+            if attempt.error is not None and attempt.error.code == PROMPT_TOO_LARGE:
+                continue  # refused before any provider call
             tokens_in, tokens_out = _tokens(attempt, estimated_in.get(attempt.route.model_key, 0))
             route = attempt.route
             await add_to_outbox(

@@ -156,3 +156,48 @@ async def test_a_key_in_the_message_brings_its_entry_into_the_provider_request(
     assert "Setting: a foggy pier at dawn" in system
     assert sent[-1][-1] == {"role": "user", "content": "What happened to the LIGHTHOUSE?"}
     assert sent[-1] == preview["messages"]
+
+
+async def test_a_prompt_that_cannot_fit_is_refused_with_a_clear_error(
+    services: dict[str, str],
+) -> None:
+    user_id, turn_id = uuid.uuid4(), uuid.uuid4()
+    character = CharacterCard(id=uuid.uuid4(), name="Verbose", system_prompt="rule " * 3000)
+    async with httpx.AsyncClient(base_url=services["chat"], headers=as_a_service()) as chat:
+        created = await chat.post(
+            "/internal/conversations",
+            json={"user_id": str(user_id), "character": character.model_dump(mode="json")},
+        )
+        conversation_id = created.json()["id"]
+    command = RequestChatTurn(
+        turn_id=turn_id,
+        conversation_id=conversation_id,
+        user_id=user_id,
+        kind="send",
+        user_message_id=uuid.uuid4(),
+        content="hello",
+        character=character,
+        routes=[
+            ModelRoute(
+                model_key="tiny",
+                model_name="standin-chat",
+                provider="standin",
+                base_url=f"{services['standin']}/v1",
+                context_window=1024,
+                max_output_tokens=256,
+            )
+        ],
+        requested_at=datetime.now(UTC),
+    )
+    async with tap("chat.turn.events") as events, producer() as send:
+        await send.send(RequestChatTurn.topic, EventEnvelope.wrap(command, producer="tests"))
+        seen = await events.wait_for(
+            lambda seen: any(
+                e.type == "chat.turn.failed" and e.data.get("turn_id") == str(turn_id) for e in seen
+            ),
+            timeout=60,
+        )
+    [failed] = [
+        e for e in seen if e.type == "chat.turn.failed" and e.data["turn_id"] == str(turn_id)
+    ]
+    assert failed.data["error"]["code"] == "prompt_too_large"

@@ -88,6 +88,12 @@ class ChatPrompt:
     budget: int = 0
     truncated: bool = False
 
+    @property
+    def fits(self) -> bool:
+        """False when even the parts that cannot be dropped (system prompt, instructions, the
+        newest message cut to its marker) exceed the model's context: the turn is refused."""
+        return self.tokens_in <= self.budget
+
 
 def turn_books(command: RequestChatTurn) -> list[Lorebook]:
     """The character's book, the persona's, then those attached to the conversation."""

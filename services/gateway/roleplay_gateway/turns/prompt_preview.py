@@ -56,6 +56,7 @@ class PromptBudget(BaseModel):
     history_kept: int
     history_dropped: int
     newest_message_truncated: bool
+    fits: bool = Field(description="False: the turn would fail with `prompt_too_large`.")
 
 
 class PromptPreview(BaseModel):
