@@ -1,13 +1,11 @@
 """Prompt assembly for a roleplay turn, as pure functions.
 
-`plan_prompt` does the per-turn work once: the system prompt (`system_prompt.py`), the example
-dialogue split at `<START>`, the lorebook activations (character's book, persona's, the
-conversation's), the depth prompt, the post-history instructions, the turn's instruction.
-`assemble` fits it to one model's context, in this order of need: the system prompt, the
-instruction, the post-history instructions and the depth prompt; the newest message (cut with
-a visible marker when it alone is too long); lorebook entries within their budget
-(`LORE_SHARE` of the context at most, and each book's own); older history, newest first; then
-example dialogue, pruned first as history grows.
+`plan_prompt` (`prompt_plan.py`) does the per-turn work once; `assemble` fits it to one
+model's context, in this order of need: the system prompt, the instruction, the post-history
+instructions and the depth prompt; the newest message (cut with a visible marker when it alone
+is too long); lorebook entries within their budget (`LORE_SHARE` of the context at most, and
+each book's own); older history, newest first; then example dialogue, pruned first as history
+grows.
 
 Messages: one system message (lore before the character, the system prompt, lore after it,
 the kept examples), the history with depth insertions (`depth` messages from the end; 0 is
@@ -16,21 +14,13 @@ after the newest), the post-history instructions, the instruction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from roleplay_chat.domain.lorebook import Activation, LoreLayout, activate, place
-from roleplay_chat.domain.lorebook.cache import compiled_books
-from roleplay_chat.domain.macros import MacroContext, render
-from roleplay_chat.domain.prompt_blocks import (
-    BlockKind,
-    PromptBlock,
-    Role,
-    split_examples,
-    truncate_to_fit,
-)
+from roleplay_chat.domain.lorebook import Activation, LoreLayout, place
+from roleplay_chat.domain.macros import render
+from roleplay_chat.domain.prompt_blocks import BlockKind, PromptBlock, Role, truncate_to_fit
+from roleplay_chat.domain.prompt_plan import Insert, PromptPlan, plan_prompt, turn_books
 from roleplay_chat.domain.system_prompt import (
-    CONTINUE_INSTRUCTION,
     DEFAULT_TEMPLATE,
     KICKOFF_INSTRUCTION,
     NSFW_NOTE,
@@ -39,39 +29,14 @@ from roleplay_chat.domain.system_prompt import (
     Memory,
     adultify,
     fill,
-    macro_context,
     placeholders,
     system_prompt,
 )
 from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
-from roleplay_common.events import Lorebook, LorebookActivation, RequestChatTurn
+from roleplay_common.events import LorebookActivation
 
 LORE_SHARE = 0.25
 EXAMPLES_HEADER = "Example dialogue (for style only, not part of the story):"
-
-
-@dataclass(frozen=True)
-class Insert:
-    """Something placed inside the history: the depth prompt or a lorebook entry."""
-
-    kind: BlockKind
-    source: str
-    role: Role
-    depth: int
-    text: str
-
-
-@dataclass(frozen=True)
-class PromptPlan:
-    command: RequestChatTurn
-    history: Sequence[HistoryMessage]
-    system: str
-    examples: list[str]
-    activations: list[Activation]
-    macros: MacroContext
-    depth_prompt: Insert | None = None
-    post_history: str = ""
-    instruction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,69 +58,6 @@ class ChatPrompt:
         """False when even the parts that cannot be dropped (system prompt, instructions, the
         newest message cut to its marker) exceed the model's context: the turn is refused."""
         return self.tokens_in <= self.budget
-
-
-def turn_books(command: RequestChatTurn) -> list[Lorebook]:
-    """The character's book, the persona's, then those attached to the conversation."""
-    books = []
-    if command.character.lorebook is not None:
-        books.append(command.character.lorebook.model_copy(update={"source": "character"}))
-    if command.persona is not None and command.persona.lorebook is not None:
-        books.append(command.persona.lorebook.model_copy(update={"source": "persona"}))
-    books.extend(command.lorebooks)
-    return books
-
-
-def _instruction(command: RequestChatTurn, history: Sequence[HistoryMessage]) -> str | None:
-    user_name = command.persona.name if command.persona else "User"
-    if history and command.kind != "continue":
-        return None
-    if history:
-        return CONTINUE_INSTRUCTION.format(user_name=user_name)
-    text = KICKOFF_INSTRUCTION.format(user_name=user_name)
-    starters = [s.strip() for s in (command.scene.starters if command.scene else []) if s.strip()]
-    if starters:
-        text += "\n[You may open with one of these: " + " | ".join(starters) + "]"
-    return text
-
-
-def plan_prompt(
-    command: RequestChatTurn,
-    history: Sequence[HistoryMessage],
-    *,
-    memory: Memory | None = None,
-    system: str | None = None,
-) -> PromptPlan:
-    """The turn's prompt before it meets a model's budget. `history` is oldest first and
-    already ends with the current user message for a `send`."""
-    macros = macro_context(command)
-    character = command.character
-    activations = activate(
-        compiled_books(turn_books(command)),
-        [m.content for m in history],
-        seed=str(command.turn_id),
-        message_count=len(history),
-    )
-    depth_prompt = None
-    if character.depth_prompt is not None and character.depth_prompt.prompt.strip():
-        depth_prompt = Insert(
-            "depth_prompt",
-            "character.depth_prompt",
-            character.depth_prompt.role,
-            character.depth_prompt.depth,
-            render(character.depth_prompt.prompt, macros).strip(),
-        )
-    return PromptPlan(
-        command=command,
-        history=history,
-        system=system if system is not None else system_prompt(command, memory=memory),
-        examples=split_examples(render(character.example_dialogue, macros)),
-        activations=activations,
-        macros=macros,
-        depth_prompt=depth_prompt,
-        post_history=render(character.post_history_instructions, macros).strip(),
-        instruction=_instruction(command, history),
-    )
 
 
 def _lore_source(activation: Activation) -> str:
