@@ -14,6 +14,7 @@ from roleplay_gateway.lorebooks.endpoints import router as lorebooks
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
+from roleplay_gateway.turns.prompt_preview import router as prompt_preview
 from roleplay_gateway.usage.endpoints import router as usage
 from roleplay_gateway.web import router as web
 
@@ -25,6 +26,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     conversations,
     feed,
     turns,
+    prompt_preview,
     scenes,
     library,
     models,

@@ -120,8 +120,11 @@ async def create_conversation(
     """Start a conversation with a character; its greeting is the first message."""
     character = await character_card(session, user, body.character_id, role="ai")
     persona_id = body.persona_id or user.default_persona_id
-    if persona_id is not None:
+    persona = (
         await character_card(session, user, persona_id, role="user")
+        if persona_id is not None
+        else None
+    )
     if body.scene_template_id is not None:
         await scene_template_card(session, user, body.scene_template_id)
     created = await chat.call(
@@ -134,6 +137,7 @@ async def create_conversation(
             "user_id": str(user.id),
             "character": character.model_dump(mode="json"),
             "persona_id": str(persona_id) if persona_id else None,
+            "persona": persona.model_dump(mode="json") if persona else None,
             "scene_template_id": str(body.scene_template_id) if body.scene_template_id else None,
             "title": body.title,
         },

@@ -217,6 +217,52 @@ async def start_turn(
     model: str | None = None,
     key: str | None = None,
 ) -> StartedTurn:
+    command = await turn_command(
+        request,
+        kind,
+        conversation_id,
+        user=user,
+        runtime=runtime,
+        chat=chat,
+        content=content,
+        client_message_id=client_message_id,
+        model=model,
+        key=key,
+    )
+    await _check_quota(request, user)
+    turn_id, user_message_id = command.turn_id, command.user_message_id
+    envelope = EventEnvelope.wrap(
+        command,
+        producer="gateway",
+        correlation_id=getattr(request.state, "correlation_id", None),
+        id=derived_id("command", user.id, key, conversation_id, kind) if key else None,
+    )
+    turn = hub.expect(turn_id, user.id, conversation_id)
+    turn.user_message_id = user_message_id
+    try:
+        await publish_raw(runtime.broker, runtime.topics.name(RequestChatTurn), envelope)
+    except Exception as exc:
+        log.error("could not publish a turn", error=type(exc).__name__)
+        raise ApiError(
+            503, "broker_unavailable", "could not start the turn", headers={"Retry-After": "5"}
+        ) from exc
+    return StartedTurn(turn_id, user_message_id, turn)
+
+
+async def turn_command(
+    request: Request,
+    kind: Literal["send", "regenerate", "continue"],
+    conversation_id: uuid.UUID,
+    *,
+    user: AuthUser,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    content: str | None = None,
+    client_message_id: str | None = None,
+    model: str | None = None,
+    key: str | None = None,
+) -> RequestChatTurn:
+    """The command a turn publishes (the prompt preview builds the same, unpublished)."""
     conversation = await chat.call(
         "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
     )
@@ -240,7 +286,6 @@ async def start_turn(
                 content_mode=content_mode,
             ),
         )
-    await _check_quota(request, user)
 
     def stable(name: str) -> uuid.UUID:
         return derived_id(name, user.id, key, conversation_id, kind) if key else uuid.uuid4()
@@ -262,23 +307,7 @@ async def start_turn(
         content_mode=content_mode,
         requested_at=datetime.now(UTC),
     )
-    command = context.apply(command)
-    envelope = EventEnvelope.wrap(
-        command,
-        producer="gateway",
-        correlation_id=getattr(request.state, "correlation_id", None),
-        id=stable("command") if key else None,
-    )
-    turn = hub.expect(turn_id, user.id, conversation_id)
-    turn.user_message_id = user_message_id
-    try:
-        await publish_raw(runtime.broker, runtime.topics.name(RequestChatTurn), envelope)
-    except Exception as exc:
-        log.error("could not publish a turn", error=type(exc).__name__)
-        raise ApiError(
-            503, "broker_unavailable", "could not start the turn", headers={"Retry-After": "5"}
-        ) from exc
-    return StartedTurn(turn_id, user_message_id, turn)
+    return context.apply(command)
 
 
 def answer(request: Request, hub: TurnStreamHub, started: StartedTurn) -> Response:
