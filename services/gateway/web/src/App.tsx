@@ -1,0 +1,69 @@
+/** The shell: sign in, then one page per route with a bottom navigation bar. A new page is a
+ * component and a line in `PAGES`. */
+import { useState } from "react";
+import { api, must, setToken, type Profile } from "./api/client";
+import { AdminPage } from "./admin/AdminPage";
+import { ChatPage } from "./chat/ChatPage";
+import { Dashboard } from "./pages/Dashboard";
+import { LibraryPage } from "./pages/LibraryPage";
+import { SignIn } from "./pages/SignIn";
+import { href, useRoute, type Route } from "./route";
+import { isAdmin, SessionContext } from "./session";
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "chat":
+      return <ChatPage key={route.conversationId} conversationId={route.conversationId} />;
+    case "library":
+      return <LibraryPage conversationId={route.conversationId} />;
+    case "admin":
+      return <AdminPage />;
+    default:
+      return <Dashboard />;
+  }
+}
+
+export function App() {
+  const [profile, setProfile] = useState<Profile | null>(null);
+  const route = useRoute();
+
+  if (!profile) {
+    return (
+      <SignIn
+        onSignedIn={async (accessToken) => {
+          setToken(accessToken);
+          setProfile(must(await api.GET("/v1/me")));
+        }}
+      />
+    );
+  }
+  const signOut = () => {
+    setToken(null);
+    setProfile(null);
+  };
+  return (
+    <SessionContext.Provider value={{ profile, signOut }}>
+      <div className="shell">
+        <main className="page">
+          <Page route={route} />
+        </main>
+        <nav className="bottom-nav" aria-label="Main">
+          <a href={href({ page: "dashboard" })} aria-current={route.page === "dashboard" ? "page" : undefined}>
+            Home
+          </a>
+          <a href={href({ page: "library", conversationId: null })} aria-current={route.page === "library" ? "page" : undefined}>
+            Library
+          </a>
+          {isAdmin(profile) && (
+            <a href={href({ page: "admin" })} aria-current={route.page === "admin" ? "page" : undefined}>
+              Admin
+            </a>
+          )}
+          <button type="button" className="link" onClick={signOut}>
+            Sign out
+          </button>
+        </nav>
+      </div>
+    </SessionContext.Provider>
+  );
+}
