@@ -21,7 +21,12 @@ function UsagePanel() {
   const most = Math.max(1, ...(byHour.data?.items ?? []).map((l) => l.requests));
   return (
     <section aria-labelledby="usage-heading" className="card stack">
-      <h2 id="usage-heading">Usage</h2>
+      <div className="row between">
+        <h2 id="usage-heading">Usage</h2>
+        <button type="button" onClick={() => void Promise.all([byModel.reload(), byHour.reload()])} aria-label="Refresh usage">
+          Refresh
+        </button>
+      </div>
       <Problem text={byModel.problem ?? byHour.problem} />
       <table>
         <caption>Per model</caption>
