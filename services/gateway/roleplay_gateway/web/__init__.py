@@ -3,8 +3,9 @@
 `make web` (and so `make up` and `make test`) builds it into `services/gateway/web/dist`;
 `GATEWAY_WEB_DIST` points elsewhere. The page loads its script and style from files of this
 origin, so its Content-Security-Policy allows no inline code at all: scripts and styles from
-`'self'`, fetches to this origin only, images from here and from object storage (scene images
-and portraits are signed URLs there). Until the client is built, `/` says how to build it.
+`'self'`; fetches and images to this origin and to object storage (scene images are signed
+URLs there, and a portrait's gateway path redirects to one, which the client fetches with its
+token and shows from memory). Until the client is built, `/` says how to build it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def page_policy(storage: StorageSettings) -> str:
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "connect-src 'self'",
+            f"connect-src 'self' {storage_origin(storage)}",
             f"img-src 'self' data: blob: {storage_origin(storage)}",
             "manifest-src 'self'",
             "base-uri 'none'",

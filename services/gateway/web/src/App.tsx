@@ -4,6 +4,7 @@ import { useState } from "react";
 import { api, must, setToken, type Profile } from "./api/client";
 import { AdminPage } from "./admin/AdminPage";
 import { ChatPage } from "./chat/ChatPage";
+import { CharacterEditor } from "./pages/CharacterEditor";
 import { Dashboard } from "./pages/Dashboard";
 import { LibraryPage } from "./pages/LibraryPage";
 import { SignIn } from "./pages/SignIn";
@@ -18,6 +19,8 @@ function Page({ route }: { route: Route }) {
       return <LibraryPage conversationId={route.conversationId} />;
     case "admin":
       return <AdminPage />;
+    case "character":
+      return <CharacterEditor key={route.characterId ?? "new"} characterId={route.characterId} />;
     default:
       return <Dashboard />;
   }

@@ -6,13 +6,15 @@ export type Route =
   | { page: "dashboard" }
   | { page: "chat"; conversationId: string }
   | { page: "library"; conversationId: string | null }
-  | { page: "admin" };
+  | { page: "admin" }
+  | { page: "character"; characterId: string | null };
 
 export function parseRoute(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
   if (page === "chat" && id) return { page: "chat", conversationId: id };
   if (page === "library") return { page: "library", conversationId: id || null };
   if (page === "admin") return { page: "admin" };
+  if (page === "characters") return { page: "character", characterId: id && id !== "new" ? id : null };
   return { page: "dashboard" };
 }
 
@@ -24,6 +26,8 @@ export function href(route: Route): string {
       return route.conversationId ? `#/library/${route.conversationId}` : "#/library";
     case "admin":
       return "#/admin";
+    case "character":
+      return `#/characters/${route.characterId ?? "new"}`;
     default:
       return "#/";
   }

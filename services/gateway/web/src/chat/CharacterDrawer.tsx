@@ -1,6 +1,6 @@
 /** The character info drawer: portrait, description, scenario, tags, and card export. */
 import { api, must } from "../api/client";
-import { Portrait } from "../pages/Dashboard";
+import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
 

@@ -2,7 +2,7 @@
  * Panels (scene modal, quick settings, character info) are components opened from here. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, describe, must, type Conversation, type Message } from "../api/client";
-import { Portrait } from "../pages/Dashboard";
+import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";

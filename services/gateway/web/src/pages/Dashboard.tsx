@@ -3,10 +3,11 @@
 import { useState } from "react";
 import { api, describe, must, type Character } from "../api/client";
 import { CharacterImport } from "./CharacterImport";
-import { go } from "../route";
+import { go, href } from "../route";
 import { useSession } from "../session";
 import { useLoad } from "../useLoad";
 import { Problem } from "../parts";
+import { Portrait } from "./Portrait";
 
 export function Dashboard() {
   const { profile } = useSession();
@@ -62,7 +63,12 @@ export function Dashboard() {
       <section aria-labelledby="characters-heading">
         <div className="row between">
           <h2 id="characters-heading">Characters</h2>
-          <CharacterImport onImported={(c) => void start(c)} />
+          <div className="row">
+            <a className="button" href={href({ page: "character", characterId: null })}>
+              New character
+            </a>
+            <CharacterImport onImported={(c) => void start(c)} />
+          </div>
         </div>
         <label className="search">
           Search characters
@@ -85,21 +91,16 @@ export function Dashboard() {
                   ))}
                 </span>
               </button>
+              {c.owner_id === profile.id && (
+                <a href={href({ page: "character", characterId: c.id })} aria-label={`Edit ${c.name}`}>
+                  Edit
+                </a>
+              )}
             </li>
           ))}
         </ul>
       </section>
     </div>
-  );
-}
-
-export function Portrait({ name, url, large }: { name: string; url: string | null | undefined; large?: boolean }) {
-  const size = large ? "portrait large" : "portrait";
-  if (url) return <img src={url} alt={`Portrait of ${name}`} className={size} />;
-  return (
-    <span className={`${size} initials`} aria-hidden="true">
-      {name.slice(0, 1).toUpperCase()}
-    </span>
   );
 }
 
