@@ -3,6 +3,7 @@ chatted with."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -39,7 +40,8 @@ async def test_a_new_character_gets_a_portrait_exports_its_card_and_greets(
 
     async with page.expect_download() as download_info:
         await page.get_by_role("button", name="Export JSON").click()
-    exported = json.loads(Path(await (await download_info.value).path()).read_text())
+    downloaded = Path(await (await download_info.value).path())
+    exported = json.loads(await asyncio.to_thread(downloaded.read_text))
     assert exported["data"]["name"] == "Wren Ashdown"
 
     await page.get_by_role("link", name="Home").click()
