@@ -23,7 +23,8 @@ async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
     await dialog.get_by_label("Prompt").fill("the captain on a stormy bridge")
     await dialog.get_by_role("button", name="Generate").click()
     await expect(dialog).to_be_hidden()
-    scene = page.get_by_role("figure", name="Scene")
+    reply = page.get_by_role("listitem", name="Captain Mira Vale").last
+    scene = reply.get_by_role("figure", name="Scene")  # inline, under the reply it illustrates
     await expect(scene.get_by_role("img")).to_be_visible()
     assert await scene.get_by_role("img").evaluate("img => img.naturalWidth") > 0
 

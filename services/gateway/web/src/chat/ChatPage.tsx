@@ -204,9 +204,10 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
         <SceneModal
           conversationId={conversationId}
           previousSceneId={panel.previous}
+          messageId={lastAssistant?.id ?? null}
           quick={panel.quick}
           onClose={() => setPanel(null)}
-          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued" })}
+          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: lastAssistant?.id ?? null })}
         />
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}

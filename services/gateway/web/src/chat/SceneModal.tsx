@@ -9,12 +9,14 @@ const PRESETS = ["Closer shot", "Wider shot", "Change lighting to night", "Add r
 type Props = {
   conversationId: string;
   previousSceneId: string | null;
+  /** The message the scene illustrates (it is shown under it). */
+  messageId: string | null;
   quick: boolean;
   onClose: () => void;
   onAccepted: (accepted: Schemas["SceneAccepted"]) => void;
 };
 
-export function SceneModal({ conversationId, previousSceneId, quick, onClose, onAccepted }: Props) {
+export function SceneModal({ conversationId, previousSceneId, messageId, quick, onClose, onAccepted }: Props) {
   const [mode, setMode] = useState<"t2i" | "i2i" | "modification">(quick ? "modification" : previousSceneId ? "i2i" : "t2i");
   const [prompt, setPrompt] = useState("");
   const [preset, setPreset] = useState("");
@@ -29,7 +31,7 @@ export function SceneModal({ conversationId, previousSceneId, quick, onClose, on
     setBusy(true);
     setProblem(null);
     try {
-      const body: Schemas["SceneRequest"] = { mode, style, keep: false, prompt: prompt.trim() || null };
+      const body: Schemas["SceneRequest"] = { mode, style, keep: false, prompt: prompt.trim() || null, message_id: messageId };
       if (mode !== "t2i") body.previous_scene_id = previousSceneId;
       if (mode === "modification") body.modification = { preset: preset || null, intensity, instruction: instruction.trim() || null };
       onAccepted(must(await api.POST("/v1/conversations/{conversation_id}/scenes", { params: { path: { conversation_id: conversationId } }, body })));
