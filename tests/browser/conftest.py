@@ -117,3 +117,25 @@ async def sign_in(page: Page, email: str, password: str) -> None:
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+CONTROLS = frozenset(
+    {"button", "link", "textbox", "searchbox", "combobox", "checkbox", "radio", "slider"}
+)
+
+
+async def assert_every_control_is_named(page: Page) -> None:
+    """Every control on the page has an accessible name (Chromium's own accessibility tree)."""
+    session = await page.context.new_cdp_session(page)
+    try:
+        tree = await session.send("Accessibility.getFullAXTree")
+    finally:
+        await session.detach()
+    unnamed = [
+        node
+        for node in tree["nodes"]
+        if not node.get("ignored")
+        and node.get("role", {}).get("value") in CONTROLS
+        and not str(node.get("name", {}).get("value", "")).strip()
+    ]
+    assert not unnamed, f"controls without a name: {unnamed}"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import register, sign_in
+from tests.browser.conftest import assert_every_control_is_named, register, sign_in
 from tests.e2e.conftest import Stack
 
 CARD = {
@@ -67,5 +67,6 @@ async def test_an_admin_sees_usage(page: Page, web_stack: Stack) -> None:
         await page.get_by_role("button", name="Refresh usage").click()
         await page.wait_for_timeout(500)
     await expect(rows.first).to_contain_text("standin")
+    await assert_every_control_is_named(page)
     await expect(page.get_by_role("heading", name="Workers")).to_be_visible()
     await expect(page.get_by_role("link", name="Admin")).to_have_attribute("aria-current", "page")

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import register
+from tests.browser.conftest import assert_every_control_is_named, register
 from tests.e2e.conftest import Stack
 
 
@@ -37,6 +37,7 @@ async def test_a_new_character_gets_a_portrait_exports_its_card_and_greets(
     shown = page.get_by_role("img", name="Portrait of Wren Ashdown")
     await expect(shown).to_be_visible()
     assert await shown.evaluate("img => img.naturalWidth") == 48
+    await assert_every_control_is_named(page)
 
     async with page.expect_download() as download_info:
         await page.get_by_role("button", name="Export JSON").click()

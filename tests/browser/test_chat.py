@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import register, sign_in
+from tests.browser.conftest import assert_every_control_is_named, register, sign_in
 from tests.e2e.conftest import Stack
 
 
@@ -71,6 +71,7 @@ async def test_regenerate_then_swipe_back_selects_the_first_reply(
     await replies.last.get_by_role("button", name="Previous reply").click()
     await expect(replies.last.get_by_label("Reply number")).to_have_text("1/2")
     await expect(replies.last.locator(".text")).to_have_text(first)
+    await assert_every_control_is_named(page)
     stored = await stored_messages(web_stack, person.email, person.password, page)
     assert stored[-1]["selected_index"] == 0 and stored[-1]["content"] == first
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import register
+from tests.browser.conftest import assert_every_control_is_named, register
 from tests.e2e.conftest import Stack
 
 
@@ -20,6 +20,8 @@ async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
 
     await page.get_by_role("button", name="Generate scene").click()
     dialog = page.get_by_role("dialog", name="Generate a scene")
+    await expect(dialog).to_be_visible()
+    await assert_every_control_is_named(page)
     await dialog.get_by_label("Prompt").fill("the captain on a stormy bridge")
     await dialog.get_by_role("button", name="Generate").click()
     await expect(dialog).to_be_hidden()
@@ -34,7 +36,9 @@ async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
     await page.get_by_role("link", name="Library", exact=True).first.click()
     kept = page.get_by_role("list", name="Kept images").get_by_role("img")
     await expect(kept).to_have_count(1)
+    await assert_every_control_is_named(page)
 
     await page.get_by_role("link", name="Home").click()
     thumbnail = page.get_by_role("img", name="Last scene with Captain Mira Vale")
     await expect(thumbnail).to_be_visible()
+    await assert_every_control_is_named(page)
