@@ -68,5 +68,7 @@ async def test_an_admin_sees_usage(page: Page, web_stack: Stack) -> None:
         await page.wait_for_timeout(500)
     await expect(rows.first).to_contain_text("standin")
     await assert_every_control_is_named(page)
-    await expect(page.get_by_role("heading", name="Workers")).to_be_visible()
+    for panel in ("Workers", "Providers", "Models", "Prompt templates"):
+        await expect(page.get_by_role("heading", name=panel, exact=True)).to_be_visible()
+    await expect(page.get_by_role("checkbox", name="active").first).to_be_checked()
     await expect(page.get_by_role("link", name="Admin")).to_have_attribute("aria-current", "page")

@@ -1,8 +1,9 @@
 /** Admin: usage (hourly totals, cost per model, latency percentiles), worker health, and the
- * providers and models as configured. Each section is its own component. */
+ * catalog (providers, models, prompt templates). Each section is its own component. */
 import { api, must } from "../api/client";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
+import { ModelsPanel, PromptTemplatesPanel, ProvidersPanel } from "./CatalogPanels";
 
 export function AdminPage() {
   return (
@@ -10,7 +11,9 @@ export function AdminPage() {
       <h1>Admin</h1>
       <UsagePanel />
       <WorkersPanel />
+      <ProvidersPanel />
       <ModelsPanel />
+      <PromptTemplatesPanel />
     </div>
   );
 }
@@ -79,23 +82,6 @@ function WorkersPanel() {
         {workers.data?.map((w) => (
           <li key={w.name}>
             <strong>{w.name}</strong>: {w.is_healthy ? "healthy" : `unhealthy${w.health_error ? ` (${w.health_error})` : ""}`}
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
-}
-
-function ModelsPanel() {
-  const models = useLoad(async () => must(await api.GET("/v1/admin/models")).items, []);
-  return (
-    <section aria-labelledby="models-heading" className="card stack">
-      <h2 id="models-heading">Models</h2>
-      <Problem text={models.problem} />
-      <ul>
-        {models.data?.map((m) => (
-          <li key={m.id}>
-            {m.display_name} <span className="muted">({m.provider}, {m.modality}{m.is_default ? ", default" : ""}{m.is_active ? "" : ", inactive"})</span>
           </li>
         ))}
       </ul>
