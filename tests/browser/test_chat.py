@@ -42,6 +42,8 @@ async def test_a_reply_streams_and_is_whole_after_a_reload_mid_stream(
     await expect(replying).not_to_have_text("…")  # some text has streamed in
 
     await page.reload()
+    await sign_in(page, person.email, "not the password")
+    await expect(page.get_by_role("alert")).not_to_be_empty()  # said in words
     await sign_in(page, person.email, person.password)
     mine = page.get_by_role("listitem", name="You")
     await expect(mine).to_have_text("Who are you?Edit" + "Delete")
@@ -77,3 +79,10 @@ async def test_regenerate_then_swipe_back_selects_the_first_reply(
 
     await page.get_by_role("button", name="Continue").click()
     await expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+    await page.get_by_role("button", name="Settings").click()
+    settings = page.get_by_role("dialog", name="Quick settings")
+    models = settings.get_by_label("Model")
+    await expect(models.locator("option")).not_to_have_count(1)  # the models beyond the default
+    await settings.get_by_role("button", name="Close").click()
+    await expect(settings).to_be_hidden()
