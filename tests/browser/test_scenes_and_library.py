@@ -16,6 +16,7 @@ async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
     await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
     await page.get_by_label("Message", exact=True).fill("Show me the bridge.")
     await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
     await expect(page.get_by_role("button", name="Generate scene")).to_be_visible()
 
     await page.get_by_role("button", name="Generate scene").click()

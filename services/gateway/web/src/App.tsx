@@ -1,7 +1,7 @@
 /** The shell: sign in, then one page per route with a bottom navigation bar. A new page is a
- * component and a line in `PAGES`. */
-import { useState } from "react";
-import { api, must, setToken, type Profile } from "./api/client";
+ * component and a case in `Page`; a 401 from a signed-in call signs out. */
+import { useEffect, useState } from "react";
+import { api, must, setToken, whenExpired, type Profile } from "./api/client";
 import { AdminPage } from "./admin/AdminPage";
 import { ChatPage } from "./chat/ChatPage";
 import { CharacterEditor } from "./pages/CharacterEditor";
@@ -29,6 +29,14 @@ function Page({ route }: { route: Route }) {
 export function App() {
   const [profile, setProfile] = useState<Profile | null>(null);
   const route = useRoute();
+  useEffect(
+    () =>
+      whenExpired(() => {
+        setToken(null);
+        setProfile(null);
+      }),
+    [],
+  );
 
   if (!profile) {
     return (

@@ -24,10 +24,23 @@ export function authHeaders(): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
+let onExpired: () => void = () => undefined;
+
+/** What to do when a signed-in call answers 401 (the token expired): sign out. */
+export function whenExpired(handler: () => void): void {
+  onExpired = handler;
+}
+
 const bearer: Middleware = {
   onRequest({ request }) {
     if (token) request.headers.set("Authorization", `Bearer ${token}`);
     return request;
+  },
+  onResponse({ request, response }) {
+    if (response.status === 401 && token && !new URL(request.url).pathname.startsWith("/v1/auth/")) {
+      onExpired();
+    }
+    return response;
   },
 };
 

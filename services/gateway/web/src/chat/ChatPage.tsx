@@ -157,7 +157,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
           </li>
         )}
       </ol>
-      {lastAssistant && !streaming && (
+      {lastAssistant && !streaming && !pendingUser && (
         <div className="row turn-tools">
           <button type="button" onClick={() => void turn.start("regenerate")}>
             Regenerate

@@ -73,6 +73,7 @@ export function useTurn(conversationId: string, onDone: () => Promise<void> | vo
   const start = useCallback(
     async (kind: TurnKind, content?: string) => {
       setProblem(null);
+      setStreaming({ turnId: "", kind, text: "" }); // a bubble at once, and no second start
       const path = { path: { conversation_id: conversationId } };
       try {
         let accepted: Schemas["TurnAccepted"];
@@ -87,6 +88,7 @@ export function useTurn(conversationId: string, onDone: () => Promise<void> | vo
         read(accepted.turn_id, kind);
         return true;
       } catch (error) {
+        setStreaming(null);
         setProblem(describe(error));
         return false;
       }
