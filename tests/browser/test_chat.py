@@ -86,3 +86,20 @@ async def test_regenerate_then_swipe_back_selects_the_first_reply(
     await expect(models.locator("option")).not_to_have_count(1)  # the models beyond the default
     await settings.get_by_role("button", name="Close").click()
     await expect(settings).to_be_hidden()
+
+
+async def test_stop_ends_the_stream_and_the_finished_reply_shows_up_by_itself(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config(tokens_per_second=10, output_tokens=40)
+    await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await page.get_by_label("Message", exact=True).fill("Tell me a long story.")
+    await page.get_by_role("button", name="Send").click()
+    replying = page.get_by_role("listitem", name="Captain Mira Vale is replying")
+    await expect(replying).not_to_have_text("…")
+    await page.get_by_role("button", name="Stop").click()
+    await expect(replying).to_be_hidden()
+    await expect(page.get_by_role("button", name="Send")).to_be_visible()
+    # The server still finishes the reply; the conversation's event stream brings it in.
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)

@@ -46,7 +46,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   }, [conversationId, loadMessages]);
 
   const turn = useTurn(conversationId, loadMessages);
-  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId);
+  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages);
 
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: "end" });
@@ -92,7 +92,8 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   };
 
   const name = conversation?.character.name ?? "…";
-  const streaming = turn.streaming;
+  // The stored reply may arrive (from the event stream) just before its stream ends.
+  const streaming = turn.streaming && !(messages ?? []).some((m) => m.sender === "assistant" && m.turn_id === turn.streaming?.turnId && turn.streaming.kind !== "regenerate") ? turn.streaming : null;
   const shown = (messages ?? []).filter((m, i, all) => !(streaming?.kind === "regenerate" && i === all.length - 1 && m.sender === "assistant"));
   const lastAssistant = [...shown].reverse().find((m) => m.sender === "assistant");
   const ordered = Object.values(scenes).sort((a, b) => a.createdAt.localeCompare(b.createdAt));

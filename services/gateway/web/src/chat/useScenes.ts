@@ -1,6 +1,8 @@
 /** The conversation's scenes, live: loaded once, then kept current from the conversation event
  * stream (`scene.queued/progress/completed/failed`, `library.saved`). Scenes are kept by id,
- * so events replayed on (re)connect update a scene rather than adding it twice. */
+ * so events replayed on (re)connect update a scene rather than adding it twice. A turn that
+ * completes after the page opened (one whose stream was stopped, or from another tab) calls
+ * `onReply`, so the page shows it without a reload. */
 import { useCallback, useEffect, useState } from "react";
 import { api, describe, must, type Schemas } from "../api/client";
 import { follow } from "../api/sse";
@@ -19,7 +21,7 @@ export type SceneView = {
   error: string | null;
 };
 
-export function useScenes(conversationId: string) {
+export function useScenes(conversationId: string, onReply: () => void) {
   const [scenes, setScenes] = useState<Record<string, SceneView>>({});
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -44,6 +46,7 @@ export function useScenes(conversationId: string) {
 
   useEffect(() => {
     const abort = new AbortController();
+    const openedAt = Date.now();
     void (async () => {
       try {
         const listed = must(await api.GET("/v1/conversations/{conversation_id}/scenes", { params: { path: { conversation_id: conversationId } } }));
@@ -84,6 +87,11 @@ export function useScenes(conversationId: string) {
             upsert(f.scene_id, { status: f.cancelled ? "cancelled" : "failed", error: f.error.message });
             break;
           }
+          case "turn.completed": {
+            const done = data as Schemas["TurnCompleted"];
+            if (Date.parse(done.message.updated_at) >= openedAt) onReply();
+            break;
+          }
           case "library.saved":
             upsert((data as Schemas["LibrarySaved"]).scene_id, { kept: true });
             break;
@@ -91,7 +99,7 @@ export function useScenes(conversationId: string) {
       },
     });
     return () => abort.abort();
-  }, [conversationId, upsert]);
+  }, [conversationId, upsert, onReply]);
 
   return { scenes, upsert, problem };
 }
