@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["first_delta", "stream_load", "usage_ingest", "keep_copy"]
+BENCHES = ["first_delta", "stream_load", "usage_ingest", "keep_copy", "lorebook_activation"]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from roleplay_chat.domain.macros import MacroContext, render
 from roleplay_chat.store import Conversation, Message, Turn, message_view
 from roleplay_common.changes import Changes
 from roleplay_common.events import CharacterCard
@@ -37,6 +38,9 @@ class ConversationCreate(BaseModel):
     user_id: uuid.UUID
     character: CharacterCard
     persona_id: uuid.UUID | None = None
+    persona: CharacterCard | None = Field(
+        default=None, description="The persona's card, whose name fills `{{user}}` in greetings."
+    )
     scene_template_id: uuid.UUID | None = None
     title: SafeText | None = Field(default=None, max_length=200)
     model: SafeText | None = None
@@ -122,7 +126,14 @@ async def create_conversation(body: ConversationCreate, session: SessionDep) -> 
         character_image_url=character.image_url,
     )
     session.add(conversation)
-    greetings = [g for g in [character.first_message, *character.alternate_greetings] if g]
+    macros = MacroContext(
+        char=character.nickname or character.name,
+        user=body.persona.name if body.persona else "User",
+        seed=str(conversation.id),
+    )
+    greetings = [
+        render(g, macros) for g in [character.first_message, *character.alternate_greetings] if g
+    ]
     if greetings:
         conversation.last_message_preview = greetings[0][:160]
         session.add(

@@ -31,9 +31,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, system_prompt
-from roleplay_chat.domain.tokens import count_tokens
+from roleplay_chat.domain.prompt import (
+    ChatPrompt,
+    HistoryMessage,
+    Memory,
+    activation_records,
+    assemble,
+    plan_prompt,
+)
+from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
 from roleplay_chat.memory import MemoryKeeper
+from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
@@ -58,6 +66,7 @@ from roleplay_common.events import (
     ChatTurnFailed,
     ChatTurnStarted,
     EventEnvelope,
+    LorebookActivation,
     ModelRoute,
     RequestChatTurn,
     TurnError,
@@ -69,6 +78,8 @@ from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 
 log = get_logger(__name__)
+
+PROMPT_TOO_LARGE = "prompt_too_large"
 
 FIRST_DELTA = Histogram(
     "roleplay_chat_first_delta_seconds",
@@ -189,8 +200,9 @@ class TurnRunner:
         """Stream the reply and store it. `announced` confirms `turn.started` (sent, not yet
         acknowledged: the provider call does not wait for the broker) before the turn ends."""
         history, memory = prepared.history, prepared.memory
-        system = system_prompt(command, memory=memory)
+        plan = plan_prompt(command, history, memory=memory)
         estimated_in: dict[str, int] = {}
+        prompts: dict[str, ChatPrompt] = {}
         reply_stream = ReplyStream(
             self.stream_producer,
             self.topics.name(ChatTurnDelta),
@@ -214,14 +226,20 @@ class TurnRunner:
             await reply_stream.add(text)
 
         async def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
-            prompt = assemble(
-                command,
-                history,
-                system=system,
+            prompt = prompts[route.model_key] = assemble(
+                plan,
                 context_window=route.context_window,
                 max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
+                count=counter_for(route.model_name),
             )
             estimated_in[route.model_key] = prompt.tokens_in
+            if not prompt.fits:
+                raise ProviderError(
+                    PROMPT_TOO_LARGE,
+                    f"the prompt needs {prompt.tokens_in} tokens; {route.model_key} has "
+                    f"{prompt.budget} besides the reply",
+                    retryable=False,
+                )
             gate = self.limits.gate(route)
             if gate.locked():
                 with self.limits.waiting(route).track_inprogress():
@@ -272,7 +290,14 @@ class TurnRunner:
         deltas = await reply_stream.finish()
         if announced is not None:
             await announced()
-        await self._complete(command, envelope, reply, deltas=deltas, estimated_in=estimated_in)
+        await self._complete(
+            command,
+            envelope,
+            reply,
+            deltas=deltas,
+            estimated_in=estimated_in,
+            lore=activation_records(prompts[reply.route.model_key]),
+        )
         TURNS.labels("completed").inc()
         log.info(
             "turn completed",
@@ -329,6 +354,7 @@ class TurnRunner:
         *,
         deltas: int,
         estimated_in: dict[str, int],
+        lore: list[LorebookActivation] | None = None,
     ) -> None:
         schema = self.runtime.schema
         async with self.runtime.db.transaction() as session:
@@ -364,6 +390,7 @@ class TurnRunner:
                         message=message_view(message),
                         usage=usage,
                         deltas=deltas,
+                        lorebook_activations=lore or [],
                     ),
                     causation=envelope,
                 ),
@@ -516,6 +543,8 @@ class TurnRunner:
         estimated_in: dict[str, int],
     ) -> None:
         for attempt in attempts:
+            if attempt.error is not None and attempt.error.code == PROMPT_TOO_LARGE:
+                continue  # refused before any provider call
             tokens_in, tokens_out = _tokens(attempt, estimated_in.get(attempt.route.model_key, 0))
             route = attempt.route
             await add_to_outbox(
@@ -637,6 +666,10 @@ def _turn_usage(reply: RoutedReply, estimated_in: dict[str, int]) -> TurnUsage:
     attempt = reply.attempts[-1]
     tokens_in, tokens_out = _tokens(attempt, estimated_in.get(reply.route.model_key, 0))
     route = reply.route
+    if attempt.end is not None:
+        CALIBRATION.observe(
+            route.model_name, estimated_in.get(route.model_key, 0), attempt.end.prompt_tokens
+        )
     return TurnUsage(
         provider=route.provider,
         model=route.model_key,

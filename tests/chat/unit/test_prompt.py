@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from roleplay_chat.domain.prompt import (
     KICKOFF_INSTRUCTION,
+    ChatPrompt,
     HistoryMessage,
     Memory,
-    assemble,
     fill,
+    plan_prompt,
     system_prompt,
 )
+from roleplay_chat.domain.prompt import assemble as assemble_plan
+from roleplay_chat.domain.prompt_blocks import TRUNCATION_MARKER
 from roleplay_chat.domain.tokens import count_message
 from roleplay_common.events import CharacterCard, ModelRoute, PromptTemplate, RequestChatTurn
 
@@ -44,6 +48,18 @@ def command(**overrides: object) -> RequestChatTurn:
     }
     values.update(overrides)
     return RequestChatTurn.model_validate(values)
+
+
+def assemble(
+    turn: RequestChatTurn,
+    history: list[HistoryMessage],
+    *,
+    system: str,
+    context_window: int,
+    max_output_tokens: int,
+) -> ChatPrompt:
+    plan = replace(plan_prompt(turn, history), system=system, examples=[])
+    return assemble_plan(plan, context_window=context_window, max_output_tokens=max_output_tokens)
 
 
 def test_placeholders_are_filled_and_unknown_ones_vanish() -> None:
@@ -113,8 +129,10 @@ def test_an_empty_conversation_gets_a_kickoff_and_continue_a_nudge() -> None:
     assert cont.messages[-2]["content"] == "The storm grows."
 
 
-def test_the_newest_message_is_kept_even_when_alone_it_is_over_budget() -> None:
+def test_the_newest_message_over_budget_is_cut_with_a_visible_marker() -> None:
     history = [HistoryMessage("user", "word " * 5000)]
     prompt = assemble(command(), history, system="s", context_window=1024, max_output_tokens=256)
-    assert prompt.kept == 1
+    assert prompt.kept == 1 and prompt.truncated
+    assert prompt.messages[-1]["content"].endswith(TRUNCATION_MARKER)
+    assert prompt.tokens_in <= 1024 - 256
     assert prompt.max_tokens >= 16

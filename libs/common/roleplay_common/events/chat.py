@@ -245,6 +245,20 @@ class TurnUsage(BaseModel):
     first_token_ms: int | None = None
 
 
+class LorebookActivation(BaseModel):
+    """One lorebook entry a turn activated, and whether it fitted the prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    book_id: UUID | None = None
+    book_name: str = ""
+    book_source: Literal["character", "persona", "conversation"] = "conversation"
+    entry_id: str
+    reason: Literal["key", "constant", "decorator", "recursion"]
+    key: str | None = Field(default=None, description="The key that matched, for `key`.")
+    inserted: bool = Field(description="False when the token budget dropped it.")
+
+
 class ChatTurnCompleted(TurnFact):
     event_type: ClassVar[str] = "chat.turn.completed"
     topic: ClassVar[str] = "chat.turn.events"
@@ -254,6 +268,11 @@ class ChatTurnCompleted(TurnFact):
     )
     usage: TurnUsage
     deltas: int = Field(description="How many deltas were sent; the completion's seq is this + 1.")
+    lorebook_activations: list[LorebookActivation] = Field(
+        default_factory=list,
+        description="What the prompt's lorebooks activated (replaying the command activates "
+        "the same: probability draws are seeded by the turn).",
+    )
 
 
 class TurnError(BaseModel):

@@ -1,63 +1,42 @@
 """Prompt assembly for a roleplay turn, as pure functions.
 
-The system prompt comes from the turn's prompt template with its `{{placeholders}}` filled from
-the character, the persona and the scene; scene context, the character's scene behaviour rules,
-conversation memory and the content rating add their sections. History is the NEWEST messages
-that fit the model's context budget (the seed system sent the oldest), the current user
-message appears once, and the oldest messages are dropped first.
+`plan_prompt` (`prompt_plan.py`) does the per-turn work once; `assemble` fits it to one
+model's context, in this order of need: the system prompt, the instruction, the post-history
+instructions and the depth prompt; the newest message (cut with a visible marker when it alone
+is too long); lorebook entries within their budget (`LORE_SHARE` of the context at most, and
+each book's own); older history, newest first; then example dialogue, pruned first as history
+grows.
+
+Messages: one system message (lore before the character, the system prompt, lore after it,
+the kept examples), the history with depth insertions (`depth` messages from the end; 0 is
+after the newest), the post-history instructions, the instruction.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from roleplay_chat.domain.tokens import count_message, count_tokens
-from roleplay_common.events import CharacterCard, PromptTemplate, RequestChatTurn
-
-DEFAULT_TEMPLATE = (
-    "You are {{character_name}}, in an ongoing roleplay with {{user_name}}.\n"
-    "Character description: {{character_description}}\n"
-    "Personality: {{character_personality}}\n"
-    "Scenario: {{scenario}}\n"
-    "{{user_name}}: {{user_persona}}\n"
-    "Stay in character. Write only {{character_name}}'s words and actions, in the first person,"
-    " with actions between asterisks. Never speak or act for {{user_name}}.\n"
-    "Example dialogue:\n{{example_dialogue}}"
+from roleplay_chat.domain.lorebook import Activation, LoreLayout, place
+from roleplay_chat.domain.macros import render
+from roleplay_chat.domain.prompt_blocks import BlockKind, PromptBlock, Role, truncate_to_fit
+from roleplay_chat.domain.prompt_plan import Insert, PromptPlan, plan_prompt, turn_books
+from roleplay_chat.domain.system_prompt import (
+    DEFAULT_TEMPLATE,
+    KICKOFF_INSTRUCTION,
+    NSFW_NOTE,
+    SFW_NOTE,
+    HistoryMessage,
+    Memory,
+    adultify,
+    fill,
+    placeholders,
+    system_prompt,
 )
+from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
+from roleplay_common.events import LorebookActivation
 
-KICKOFF_INSTRUCTION = (
-    "[Begin the scene: introduce yourself in character and set the scene for {user_name}.]"
-)
-CONTINUE_INSTRUCTION = (
-    "[Continue the scene naturally from where it left off, without repeating yourself and "
-    "without speaking for {user_name}.]"
-)
-NSFW_NOTE = (
-    "All characters in this story are consenting adults aged 21 or older and are not related."
-)
-SFW_NOTE = "Keep the story suitable for a general audience: no explicit sexual content or gore."
-
-_ADULTIFY = [
-    (re.compile(r"\bteen(ager)?s?\b", re.I), "young adult"),
-    (re.compile(r"\bhigh school\b", re.I), "college"),
-    (re.compile(r"\bschool(girl|boy)\b", re.I), r"college \1"),
-    (re.compile(r"\b1[0-8][- ]year[- ]old\b", re.I), "21-year-old"),
-]
-_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-
-
-@dataclass(frozen=True)
-class HistoryMessage:
-    sender: str
-    content: str
-
-
-@dataclass(frozen=True)
-class Memory:
-    summary: str = ""
-    facts: Sequence[str] = ()
+LORE_SHARE = 0.25
+EXAMPLES_HEADER = "Example dialogue (for style only, not part of the story):"
 
 
 @dataclass(frozen=True)
@@ -68,137 +47,184 @@ class ChatPrompt:
     dropped: int
     max_tokens: int = 0
     system: str = field(default="", repr=False)
+    blocks: list[PromptBlock] = field(default_factory=list, repr=False)
+    lore: LoreLayout = field(default_factory=LoreLayout, repr=False)
+    activations: list[Activation] = field(default_factory=list, repr=False)
+    budget: int = 0
+    truncated: bool = False
+
+    @property
+    def fits(self) -> bool:
+        """False when even the parts that cannot be dropped (system prompt, instructions, the
+        newest message cut to its marker) exceed the model's context: the turn is refused."""
+        return self.tokens_in <= self.budget
 
 
-def adultify(text: str) -> str:
-    for pattern, replacement in _ADULTIFY:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def placeholders(
-    character: CharacterCard, persona: CharacterCard | None, scene_context: str
-) -> dict[str, str]:
-    user_name = persona.name if persona else "User"
-    examples = character.example_dialogue.strip() or "(none)"
-    values = {
-        "character_name": character.name,
-        "character_description": character.description,
-        "character_personality": character.persona or character.description,
-        "character_background": character.persona,
-        "character_visual_description": ", ".join(character.appearance_tags)
-        or character.description,
-        "character_goals": character.system_prompt,
-        "scenario": character.scenario,
-        "example_dialogue": examples,
-        "voice_examples": examples,
-        "user_name": user_name,
-        "user_persona": (persona.persona or persona.description) if persona else "",
-        "user_appearance": ", ".join(persona.appearance_tags) if persona else "",
-        "scene_context": scene_context,
-    }
-    # Cards write `{{char}}` and `{{user}}` inside their own fields.
-    names = {"char": character.name, "user": user_name, **values}
-    return {
-        **{k: fill(v, names) for k, v in values.items()},
-        "char": character.name,
-        "user": user_name,
-    }
-
-
-def fill(template: str, values: dict[str, str]) -> str:
-    """Replace every `{{name}}`; unknown placeholders become empty, never stay literal."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
-
-
-def system_prompt(
-    command: RequestChatTurn, *, scene_context: str = "", memory: Memory | None = None
-) -> str:
-    template: PromptTemplate | None = command.template
-    character, persona = command.character, command.persona
-    values = placeholders(character, persona, scene_context)
-    parts = [fill(template.system_prompt if template else DEFAULT_TEMPLATE, values).strip()]
-    if character.system_prompt and "{{character_goals}}" not in (
-        template.system_prompt if template else ""
-    ):
-        parts.append(fill(character.system_prompt, values).strip())
-    if scene_context and "{{scene_context}}" not in (template.system_prompt if template else ""):
-        parts.append(
-            f"SCENE CONTEXT:\n{scene_context}\n"
-            "Stay aware of the scene: refer to the place, the objects and the people in it."
-        )
-    if character.scene_behavior_rules:
-        rules = "\n".join(f"- {k}: {v}" for k, v in character.scene_behavior_rules.items())
-        parts.append(f"SCENE BEHAVIOUR RULES:\n{rules}")
-    if memory and (memory.summary or memory.facts):
-        section = [f"WHAT HAS HAPPENED SO FAR WITH {values['user_name'].upper()}:"]
-        if memory.summary:
-            section.append(memory.summary)
-        section.extend(f"- {fact}" for fact in memory.facts)
-        parts.append("\n".join(section))
-    parts.append(NSFW_NOTE if command.content_mode == "nsfw" else SFW_NOTE)
-    text = "\n\n".join(p for p in parts if p)
-    return adultify(text) if command.content_mode == "nsfw" else text
+def _lore_source(activation: Activation) -> str:
+    book = activation.book.book
+    return f"lorebook:{book.source}:{book.id or book.name}:{activation.compiled.entry.id}"
 
 
 def assemble(
-    command: RequestChatTurn,
-    history: Sequence[HistoryMessage],
+    plan: PromptPlan,
     *,
-    system: str,
     context_window: int,
     max_output_tokens: int,
+    count: Counter = count_tokens,
 ) -> ChatPrompt:
-    """System prompt + the newest history that fits + the turn's instruction, if any.
+    """The messages for one model: everything within `context_window - max_output_tokens`,
+    counted with the model's `count` (`tokens.counter_for`)."""
+    nsfw = plan.command.content_mode == "nsfw"
 
-    `history` is oldest first and already ends with the current user message for a `send`
-    (it is stored before the turn runs), and without the reply being replaced for a
-    `regenerate`.
-    """
-    user_name = command.persona.name if command.persona else "User"
-    nudge: str | None = None
-    if command.kind == "continue" or not history:
-        nudge = (CONTINUE_INSTRUCTION if history else KICKOFF_INSTRUCTION).format(
-            user_name=user_name
-        )
-    nsfw = command.content_mode == "nsfw"
+    def count_message(content: str) -> int:
+        return count(content) + MESSAGE_OVERHEAD
 
-    budget = context_window - max_output_tokens - count_message(system)
-    if nudge:
-        budget -= count_message(nudge)
-    kept: list[HistoryMessage] = []
-    for message in reversed(history):
+    def clean(text: str) -> str:
+        return adultify(text) if nsfw else text
+
+    available = max(context_window - max_output_tokens, 0)
+    fixed = count_message(plan.system)
+    if plan.instruction:
+        fixed += count_message(plan.instruction)
+    if plan.post_history:
+        fixed += count_message(plan.post_history)
+    if plan.depth_prompt:
+        fixed += count_message(plan.depth_prompt.text)
+
+    history = list(plan.history)
+    truncated = False
+    newest_cost = 0
+    if history:
+        newest = history[-1]
+        room = max(available - fixed, 0)
+        if count_message(newest.content) > room:
+            newest = HistoryMessage(newest.sender, truncate_to_fit(newest.content, room, count))
+            history[-1] = newest
+            truncated = True
+        newest_cost = count_message(newest.content)
+
+    lore_room = max(available - fixed - newest_cost, 0)
+    # Draws restart for each model tried, so every route (and the preview) renders the same.
+    macros = replace(plan.macros, _draws=0)
+    lore = place(
+        plan.activations,
+        budget=min(int(available * LORE_SHARE), lore_room),
+        count=count_message,
+        render=lambda text: clean(render(text, macros).strip()),
+    )
+    remaining = available - fixed - newest_cost - lore.tokens
+
+    kept: list[HistoryMessage] = history[-1:]
+    for message in reversed(history[:-1]):
         cost = count_message(message.content)
-        if kept and cost > budget:
+        if cost > remaining:
             break
         kept.append(message)
-        budget -= cost
+        remaining -= cost
     kept.reverse()
 
-    messages = [{"role": "system", "content": system}]
-    for m in kept:
-        content = adultify(m.content) if nsfw else m.content
-        messages.append({"role": "user" if m.sender == "user" else "assistant", "content": content})
-    if nudge:
-        messages.append({"role": "user", "content": nudge})
+    examples: list[str] = []
+    header_cost = count(EXAMPLES_HEADER) + 2
+    for example in plan.examples:
+        cost = count(example) + 2 + (header_cost if not examples else 0)
+        if cost > remaining:
+            break
+        examples.append(example)
+        remaining -= cost
+
+    blocks: list[PromptBlock] = []
+
+    def block(kind: BlockKind, source: str, role: Role, text: str) -> None:
+        blocks.append(PromptBlock(kind, source, role, text, count(text)))
+
+    for item in lore.before_char:
+        block("lore_before", _lore_source(item.activation), "system", item.text)
+    block("system", "template+character", "system", plan.system)
+    for item in lore.after_char:
+        block("lore_after", _lore_source(item.activation), "system", item.text)
+    for example in examples:
+        block("example", "character.example_dialogue", "system", clean(example))
+    system_parts = [b.text for b in blocks]
+    if examples:
+        system_parts.insert(len(system_parts) - len(examples), EXAMPLES_HEADER)
+    messages = [{"role": "system", "content": "\n\n".join(p for p in system_parts if p)}]
+
+    inserts = [
+        Insert("lore_depth", _lore_source(i.activation), i.role, i.depth, i.text)
+        for i in lore.at_depth
+    ]
+    if plan.depth_prompt:
+        inserts.append(replace(plan.depth_prompt, text=clean(plan.depth_prompt.text)))
+    for index, message in enumerate(kept):
+        from_end = len(kept) - index
+        for insert in inserts:
+            if insert.depth == from_end or (index == 0 and insert.depth > from_end):
+                block(insert.kind, insert.source, insert.role, insert.text)
+                messages.append({"role": insert.role, "content": insert.text})
+        role: Role = "user" if message.sender == "user" else "assistant"
+        block("history", "message", role, clean(message.content))
+        messages.append({"role": role, "content": clean(message.content)})
+    for insert in inserts:
+        if insert.depth == 0 or not kept:
+            block(insert.kind, insert.source, insert.role, insert.text)
+            messages.append({"role": insert.role, "content": insert.text})
+    if plan.post_history:
+        post_history = clean(plan.post_history)
+        block("post_history", "character.post_history_instructions", "system", post_history)
+        messages.append({"role": "system", "content": post_history})
+    if plan.instruction:
+        block("instruction", "turn", "user", plan.instruction)
+        messages.append({"role": "user", "content": plan.instruction})
+
     tokens_in = sum(count_message(m["content"]) for m in messages)
     return ChatPrompt(
         messages=messages,
         tokens_in=tokens_in,
         kept=len(kept),
-        dropped=len(history) - len(kept),
+        dropped=len(plan.history) - len(kept),
         max_tokens=max(min(max_output_tokens, context_window - tokens_in), 16),
-        system=system,
+        system=plan.system,
+        blocks=blocks,
+        lore=lore,
+        activations=plan.activations,
+        budget=available,
+        truncated=truncated,
     )
 
 
 __all__ = [
+    "DEFAULT_TEMPLATE",
+    "KICKOFF_INSTRUCTION",
+    "NSFW_NOTE",
+    "SFW_NOTE",
     "ChatPrompt",
     "HistoryMessage",
     "Memory",
+    "PromptPlan",
+    "activation_records",
     "adultify",
     "assemble",
     "count_tokens",
     "fill",
+    "placeholders",
+    "plan_prompt",
     "system_prompt",
+    "turn_books",
 ]
+
+
+def activation_records(prompt: ChatPrompt) -> list[LorebookActivation]:
+    """What the turn activated, for the completed fact."""
+    inserted = {id(i.activation) for i in prompt.lore.kept}
+    return [
+        LorebookActivation(
+            book_id=a.book.book.id,
+            book_name=a.book.book.name,
+            book_source=a.book.book.source,
+            entry_id=a.compiled.entry.id,
+            reason=a.reason,
+            key=a.key,
+            inserted=id(a) in inserted,
+        )
+        for a in prompt.activations
+    ]

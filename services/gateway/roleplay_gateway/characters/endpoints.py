@@ -11,18 +11,16 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from fastapi import APIRouter, File, Header, Query, UploadFile
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from roleplay_common.content_disposition import attachment
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, keyset_page, page
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.auth.service import AuthUser
-from roleplay_gateway.characters import cards
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.schemas import (
     CharacterCreate,
@@ -43,6 +41,8 @@ from roleplay_gateway.characters.service import (
 from roleplay_gateway.characters.store import Character, SceneTemplate
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import new_or_derived_id
+from roleplay_gateway.lorebooks.service import check_visible
+from roleplay_gateway.lorebooks.store import Lorebook
 from roleplay_gateway.openapi_document import errors
 
 log = get_logger(__name__)
@@ -55,7 +55,7 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 Created = TypeVar("Created", Character, SceneTemplate)
 
 
-def _check_rating(user: AuthUser, rating: str | None) -> None:
+def check_rating(user: AuthUser, rating: str | None) -> None:
     if rating == "nsfw" and not (user.age_verified or user.is_admin):
         raise ApiError(
             403, "age_verification_required", "nsfw content needs an age-verified profile"
@@ -63,7 +63,7 @@ def _check_rating(user: AuthUser, rating: str | None) -> None:
 
 
 @asynccontextmanager
-async def _storage() -> AsyncIterator[None]:
+async def object_storage() -> AsyncIterator[None]:
     """Object storage that does not answer is a 503 (with `Retry-After`), never a 500."""
     try:
         yield
@@ -79,7 +79,7 @@ async def _storage() -> AsyncIterator[None]:
         ) from exc
 
 
-async def _insert_once(session: SessionDep, row: Created) -> Created:
+async def insert_once(session: SessionDep, row: Created) -> Created:
     """Insert `row`, or return the row a retry with the same id inserted first."""
     existing = await session.get(type(row), row.id)
     if existing is not None:
@@ -120,7 +120,10 @@ async def list_characters(
 
 
 @router.post(
-    "/characters", status_code=201, response_model=CharacterPublic, responses=errors(403, 409)
+    "/characters",
+    status_code=201,
+    response_model=CharacterPublic,
+    responses=errors(403, 404, 409),
 )
 async def create_character(
     body: CharacterCreate,
@@ -128,46 +131,16 @@ async def create_character(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    _check_rating(user, body.content_rating)
+    check_rating(user, body.content_rating)
+    await check_visible(session, user, [body.lorebook_id, *body.lorebook_ids])
+    values = body.model_dump()
+    values["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
     character = Character(
         id=new_or_derived_id("character", user.id, idempotency_key),
         owner_id=user.id,
-        **body.model_dump(),
+        **values,
     )
-    return character_view(await _insert_once(session, character))
-
-
-@router.post(
-    "/characters/import",
-    status_code=201,
-    response_model=CharacterPublic,
-    responses=errors(403, 409),
-)
-async def import_character(
-    user: CurrentUser,
-    session: SessionDep,
-    file: Annotated[UploadFile, File(description="Card V2/V3 JSON, or a PNG with the card")],
-    idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
-    """A character from a Character Card (V1/V2/V3 JSON, or a PNG with a `chara`/`ccv3` chunk)."""
-    data = await file.read(MAX_IMAGE_BYTES + 1)
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ApiError(413, "payload_too_large", "a card may be at most 8 MiB")
-    try:
-        values = await asyncio.to_thread(_card_character, file.filename or "", data)
-    except cards.MalformedCardError as exc:
-        raise ApiError(422, "malformed_card", str(exc)) from exc
-    _check_rating(user, values.content_rating)
-    character = Character(
-        id=new_or_derived_id("character-import", user.id, idempotency_key),
-        owner_id=user.id,
-        **values.model_dump(),
-    )
-    return character_view(await _insert_once(session, character))
-
-
-def _card_character(filename: str, data: bytes) -> CharacterCreate:
-    return cards.to_character(cards.read_card(filename, data))
+    return character_view(await insert_once(session, character))
 
 
 @router.get("/characters/{character_id}", response_model=CharacterPublic)
@@ -183,7 +156,10 @@ async def update_character(
 ) -> dict[str, Any]:
     character = await owned_character(session, user, character_id)
     changes = body.model_dump(exclude_unset=True)
-    _check_rating(user, changes.get("content_rating"))
+    check_rating(user, changes.get("content_rating"))
+    await check_visible(session, user, [body.lorebook_id, *(body.lorebook_ids or [])])
+    if body.lorebook_ids is not None:
+        changes["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
     for name, value in changes.items():
         setattr(character, name, value)
     character.updated_at = datetime.now(UTC)
@@ -196,49 +172,15 @@ async def delete_character(
     character_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     character = await owned_character(session, user, character_id)
-    if character.portrait_key:
-        async with _storage():
-            await runtime.storage.delete(PORTRAITS, character.portrait_key)
+    async with object_storage():
+        for key in [character.portrait_key, *character.asset_keys.values()]:
+            if key:
+                await runtime.storage.delete(PORTRAITS, key)
+    own_book = await session.get(Lorebook, uuid.uuid5(character.id, "lorebook"))
+    if own_book is not None:
+        await session.delete(own_book)
     await session.delete(character)
     return Response(status_code=204)
-
-
-@router.get(
-    "/characters/{character_id}/export",
-    response_model=None,
-    responses={
-        200: {
-            "description": "The card (JSON), or a PNG with the card embedded.",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "image/png": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-)
-async def export_character(
-    character_id: uuid.UUID,
-    user: CurrentUser,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    format: Literal["json", "png"] = "json",
-    version: Annotated[int, Query(ge=2, le=3, description="Card spec version.")] = 2,
-) -> Response:
-    """The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait."""
-    character = await visible_character(session, user, character_id)
-    card = cards.to_card(character, version=version)
-    disposition = {"Content-Disposition": attachment(character.name, format, fallback="character")}
-    if format == "json":
-        return JSONResponse(card, headers=disposition)
-    portrait = None
-    if character.portrait_key:
-        async with _storage():
-            try:
-                portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
-            except ObjectNotFoundError:
-                portrait = None  # the card still exports, on a placeholder
-    png = await asyncio.to_thread(cards.card_png, card, portrait)
-    return Response(png, media_type="image/png", headers=disposition)
 
 
 @router.post("/characters/{character_id}/portrait", response_model=CharacterPublic)
@@ -261,7 +203,7 @@ async def upload_portrait(
     if kind not in ("png", "jpeg", "webp"):
         raise ApiError(422, "invalid_image", "the portrait must be PNG, JPEG or WebP")
     key = f"{character.id}/{uuid.uuid4()}.{'jpg' if kind == 'jpeg' else kind}"
-    async with _storage():
+    async with object_storage():
         await runtime.storage.put(PORTRAITS, key, data, f"image/{kind}")
     old = character.portrait_key
     character.portrait_key = key
@@ -289,7 +231,7 @@ async def portrait(
     character = await visible_character(session, user, character_id)
     if not character.portrait_key:
         raise ApiError(404, "not_found", "this character has no portrait")
-    async with _storage():
+    async with object_storage():
         url = await runtime.storage.signed_url(
             PORTRAITS, character.portrait_key, timedelta(minutes=15)
         )
@@ -308,6 +250,7 @@ def _template_view(t: SceneTemplate) -> dict[str, Any]:
         "setting": t.setting,
         "scenario": t.scenario,
         "scene_prompt": t.scene_prompt,
+        "atmosphere": t.atmosphere,
         "scene_starters": list(t.scene_starters),
         "preview_image_url": t.preview_image_url,
         "tags": list(t.tags),
@@ -347,13 +290,13 @@ async def create_scene_template(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    _check_rating(user, body.content_rating)
+    check_rating(user, body.content_rating)
     template = SceneTemplate(
         id=new_or_derived_id("scene-template", user.id, idempotency_key),
         owner_id=user.id,
         **body.model_dump(),
     )
-    return _template_view(await _insert_once(session, template))
+    return _template_view(await insert_once(session, template))
 
 
 @router.get(
@@ -376,7 +319,7 @@ async def update_scene_template(
 ) -> dict[str, Any]:
     template = await visible_scene_template(session, user, template_id, owned=True)
     changes = body.model_dump(exclude_unset=True)
-    _check_rating(user, changes.get("content_rating"))
+    check_rating(user, changes.get("content_rating"))
     for name, value in changes.items():
         setattr(template, name, value)
     template.updated_at = datetime.now(UTC)

@@ -33,10 +33,25 @@ class CharacterCreate(BaseModel):
     appearance_tags: list[SafeText] = Field(default_factory=list, max_length=100)
     image_url: SafeText | None = Field(default=None, max_length=2000)
     tags: list[SafeText] = Field(default_factory=list, max_length=100)
+    nickname: SafeText = Field(
+        default="", max_length=120, description="Replaces the name in `{{char}}`."
+    )
+    post_history_instructions: SafeText = Text
+    creator: SafeText = Field(default="", max_length=500)
+    creator_notes: SafeText = Text
+    character_version: SafeText = Field(default="", max_length=200)
+    group_only_greetings: list[SafeText] = Field(default_factory=list, max_length=50)
+    extensions: SafeJsonObject = Field(
+        default_factory=dict, description="The card's `extensions`, kept as given."
+    )
+    lorebook_id: uuid.UUID | None = Field(default=None, description="The character's own book.")
+    lorebook_ids: list[uuid.UUID] = Field(
+        default_factory=list, max_length=20, description="Books a persona brings to its chats."
+    )
 
 
 class CharacterUpdate(Changes):
-    nullable = frozenset({"consistency_method", "image_url"})
+    nullable = frozenset({"consistency_method", "image_url", "lorebook_id"})
 
     name: SafeText | None = Field(default=None, min_length=1, max_length=120)
     description: SafeText | None = Field(default=None, max_length=20_000)
@@ -53,6 +68,15 @@ class CharacterUpdate(Changes):
     appearance_tags: list[SafeText] | None = Field(default=None, max_length=100)
     image_url: SafeText | None = Field(default=None, max_length=2000)
     tags: list[SafeText] | None = Field(default=None, max_length=100)
+    nickname: SafeText | None = Field(default=None, max_length=120)
+    post_history_instructions: SafeText | None = Field(default=None, max_length=20_000)
+    creator: SafeText | None = Field(default=None, max_length=500)
+    creator_notes: SafeText | None = Field(default=None, max_length=20_000)
+    character_version: SafeText | None = Field(default=None, max_length=200)
+    group_only_greetings: list[SafeText] | None = Field(default=None, max_length=50)
+    extensions: SafeJsonObject | None = None
+    lorebook_id: uuid.UUID | None = None
+    lorebook_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
 
 
 class SceneTemplateCreate(BaseModel):
@@ -63,6 +87,7 @@ class SceneTemplateCreate(BaseModel):
     scene_prompt: SafeText = Field(
         default="", max_length=20_000, description="How the scene looks, for scene images."
     )
+    atmosphere: SafeText = Field(default="", max_length=20_000, description="How it feels.")
     scene_starters: list[SafeText] = Field(default_factory=list, max_length=20)
     preview_image_url: SafeText | None = Field(default=None, max_length=2000)
     tags: list[SafeText] = Field(default_factory=list, max_length=100)
@@ -78,6 +103,7 @@ class SceneTemplateUpdate(Changes):
     setting: SafeText | None = Field(default=None, max_length=20_000)
     scenario: SafeText | None = Field(default=None, max_length=20_000)
     scene_prompt: SafeText | None = Field(default=None, max_length=20_000)
+    atmosphere: SafeText | None = Field(default=None, max_length=20_000)
     scene_starters: list[SafeText] | None = Field(default=None, max_length=20)
     preview_image_url: SafeText | None = Field(default=None, max_length=2000)
     tags: list[SafeText] | None = Field(default=None, max_length=100)
@@ -110,8 +136,26 @@ class CharacterPublic(BaseModel):
     appearance_tags: list[str]
     image_url: str | None
     tags: list[str]
+    nickname: str
+    post_history_instructions: str
+    creator: str
+    creator_notes: str
+    creator_notes_multilingual: dict[str, Any]
+    character_version: str
+    group_only_greetings: list[str]
+    source: list[str]
+    extensions: dict[str, Any]
+    assets: list[dict[str, Any]]
+    creation_date: int | None
+    modification_date: int | None
+    lorebook_id: uuid.UUID | None
+    lorebook_ids: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
+
+
+class CharacterImported(CharacterPublic):
+    warnings: list[str] = Field(description="What was mended or cut to import the card.")
 
 
 class SceneTemplatePublic(BaseModel):
@@ -122,6 +166,7 @@ class SceneTemplatePublic(BaseModel):
     setting: str
     scenario: str
     scene_prompt: str
+    atmosphere: str
     scene_starters: list[str]
     preview_image_url: str | None
     tags: list[str]

@@ -42,6 +42,29 @@ class Character(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     creator: str = ""
     creator_notes: str = ""
+    # Card fields (V2/V3): `json` columns keep the card's key order, so exports match imports.
+    nickname: str = ""
+    post_history_instructions: str = ""
+    character_version: str = ""
+    extensions: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    creator_notes_multilingual: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    group_only_greetings: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    source: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
+    assets: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    asset_keys: dict[str, str] = Field(
+        default_factory=dict, sa_type=sa.JSON, description="Embedded asset path -> object key."
+    )
+    card_extra: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=sa.JSON,
+        description="Fields outside the spec: `{top: {...}, data: {...}}`, written back on export.",
+    )
+    creation_date: int | None = Field(default=None, sa_type=sa.BigInteger)
+    modification_date: int | None = Field(default=None, sa_type=sa.BigInteger)
+    lorebook_id: uuid.UUID | None = None
+    lorebook_ids: list[str] = Field(
+        default_factory=list, sa_type=pg.JSONB, description="Books a persona brings."
+    )
     created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
 
@@ -59,6 +82,7 @@ class SceneTemplate(SQLModel, table=True):
     setting: str = ""
     scenario: str = ""
     scene_prompt: str = ""
+    atmosphere: str = ""
     scene_starters: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     preview_image_url: str | None = None
     tags: list[str] = Field(default_factory=list, sa_type=pg.JSONB)

@@ -30,6 +30,11 @@ from roleplay_gateway.conversations.schemas import ConversationPublic, MessagePu
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
+from roleplay_gateway.lorebooks.attachments import (
+    attach_to_conversation,
+    conversation_lorebook_ids,
+    detach_conversation,
+)
 from roleplay_gateway.openapi_document import errors
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
@@ -61,6 +66,9 @@ class ConversationUpdate(Changes):
     auto_keep_scenes: bool | None = Field(
         default=None, description="Keep every scene of this conversation in the library."
     )
+    lorebook_ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=20, description="The books this conversation brings (replaced)."
+    )
 
 
 class MessageEdit(BaseModel):
@@ -82,10 +90,14 @@ async def signed_thumbnail(runtime: Runtime, image: dict[str, Any] | None) -> st
 
 
 async def present(
-    runtime: Runtime, conversation: dict[str, Any], characters: dict[uuid.UUID, dict[str, Any]]
+    runtime: Runtime,
+    conversation: dict[str, Any],
+    characters: dict[uuid.UUID, dict[str, Any]],
+    lorebooks: dict[uuid.UUID, list[str]],
 ) -> dict[str, Any]:
     character_id = uuid.UUID(conversation["character_id"])
     out = dict(conversation)
+    out["lorebook_ids"] = lorebooks.get(uuid.UUID(conversation["id"]), [])
     out["character"] = characters.get(character_id, conversation["character"])
     out["last_scene_image_url"] = await signed_thumbnail(runtime, out.pop("last_scene_image"))
     return out
@@ -108,8 +120,11 @@ async def create_conversation(
     """Start a conversation with a character; its greeting is the first message."""
     character = await character_card(session, user, body.character_id, role="ai")
     persona_id = body.persona_id or user.default_persona_id
-    if persona_id is not None:
+    persona = (
         await character_card(session, user, persona_id, role="user")
+        if persona_id is not None
+        else None
+    )
     if body.scene_template_id is not None:
         await scene_template_card(session, user, body.scene_template_id)
     created = await chat.call(
@@ -122,12 +137,13 @@ async def create_conversation(
             "user_id": str(user.id),
             "character": character.model_dump(mode="json"),
             "persona_id": str(persona_id) if persona_id else None,
+            "persona": persona.model_dump(mode="json") if persona else None,
             "scene_template_id": str(body.scene_template_id) if body.scene_template_id else None,
             "title": body.title,
         },
     )
     summaries = await character_summaries(session, [character.id])
-    return await present(runtime, created, summaries)
+    return await present(runtime, created, summaries, {})
 
 
 @router.get("/conversations", response_model=Page[ConversationPublic])
@@ -149,7 +165,8 @@ async def list_conversations(
     )
     ids = list({uuid.UUID(c["character_id"]) for c in result["items"]})
     summaries = await character_summaries(session, ids)
-    items = [await present(runtime, c, summaries) for c in result["items"]]
+    books = await conversation_lorebook_ids(session, (uuid.UUID(c["id"]) for c in result["items"]))
+    items = [await present(runtime, c, summaries, books) for c in result["items"]]
     return {"items": items, "next_cursor": result["next_cursor"]}
 
 
@@ -165,7 +182,8 @@ async def get_conversation(
         "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
     )
     summaries = await character_summaries(session, [uuid.UUID(conversation["character_id"])])
-    return await present(runtime, conversation, summaries)
+    books = await conversation_lorebook_ids(session, [conversation_id])
+    return await present(runtime, conversation, summaries, books)
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
@@ -178,22 +196,29 @@ async def update_conversation(
     chat: ChatDep,
 ) -> dict[str, Any]:
     changes = body.model_dump(mode="json", exclude_unset=True)
+    lorebook_ids = changes.pop("lorebook_ids", None)
     if body.persona_id is not None:
         await character_card(session, user, body.persona_id, role="user")
-    if not changes:
+    if not changes and lorebook_ids is None:
         raise ApiError(422, "validation_error", "nothing to change")
-    conversation = await chat.call(
-        "PATCH", f"/internal/conversations/{conversation_id}", user_id=user.id, json=changes
-    )
+    path = f"/internal/conversations/{conversation_id}"
+    if changes:
+        conversation = await chat.call("PATCH", path, user_id=user.id, json=changes)
+    else:  # only the books: the chat service still says whether the conversation is theirs
+        conversation = await chat.call("GET", path, user_id=user.id)
+    if body.lorebook_ids is not None:
+        await attach_to_conversation(session, user, conversation_id, body.lorebook_ids)
     summaries = await character_summaries(session, [uuid.UUID(conversation["character_id"])])
-    return await present(runtime, conversation, summaries)
+    books = await conversation_lorebook_ids(session, [conversation_id])
+    return await present(runtime, conversation, summaries, books)
 
 
 @router.delete("/conversations/{conversation_id}", status_code=204)
 async def delete_conversation(
-    conversation_id: uuid.UUID, user: CurrentUser, chat: ChatDep
+    conversation_id: uuid.UUID, user: CurrentUser, session: SessionDep, chat: ChatDep
 ) -> Response:
     await chat.call("DELETE", f"/internal/conversations/{conversation_id}", user_id=user.id)
+    await detach_conversation(session, conversation_id)
     return Response(status_code=204)
 
 

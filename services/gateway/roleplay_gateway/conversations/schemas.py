@@ -24,6 +24,7 @@ class ConversationPublic(BaseModel):
     last_scene_image_url: str | None
     current_location: str | None
     auto_keep_scenes: bool
+    lorebook_ids: list[uuid.UUID]
     created_at: datetime
     updated_at: datetime
 

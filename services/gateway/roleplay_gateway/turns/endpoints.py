@@ -40,6 +40,7 @@ from roleplay_gateway.sse_resume import MAX_EVENT_ID, resume_after
 from roleplay_gateway.turns.schemas import TURN_EVENTS, TurnAccepted
 from roleplay_gateway.turns.sse import turn_stream_response
 from roleplay_gateway.turns.stream_hub import STARTED_SEQ, StreamEvent, TurnLog, TurnStreamHub
+from roleplay_gateway.turns.turn_context import turn_context
 
 log = get_logger(__name__)
 
@@ -216,6 +217,52 @@ async def start_turn(
     model: str | None = None,
     key: str | None = None,
 ) -> StartedTurn:
+    command = await turn_command(
+        request,
+        kind,
+        conversation_id,
+        user=user,
+        runtime=runtime,
+        chat=chat,
+        content=content,
+        client_message_id=client_message_id,
+        model=model,
+        key=key,
+    )
+    await _check_quota(request, user)
+    turn_id, user_message_id = command.turn_id, command.user_message_id
+    envelope = EventEnvelope.wrap(
+        command,
+        producer="gateway",
+        correlation_id=getattr(request.state, "correlation_id", None),
+        id=derived_id("command", user.id, key, conversation_id, kind) if key else None,
+    )
+    turn = hub.expect(turn_id, user.id, conversation_id)
+    turn.user_message_id = user_message_id
+    try:
+        await publish_raw(runtime.broker, runtime.topics.name(RequestChatTurn), envelope)
+    except Exception as exc:
+        log.error("could not publish a turn", error=type(exc).__name__)
+        raise ApiError(
+            503, "broker_unavailable", "could not start the turn", headers={"Retry-After": "5"}
+        ) from exc
+    return StartedTurn(turn_id, user_message_id, turn)
+
+
+async def turn_command(
+    request: Request,
+    kind: Literal["send", "regenerate", "continue"],
+    conversation_id: uuid.UUID,
+    *,
+    user: AuthUser,
+    runtime: RuntimeDep,
+    chat: ChatDep,
+    content: str | None = None,
+    client_message_id: str | None = None,
+    model: str | None = None,
+    key: str | None = None,
+) -> RequestChatTurn:
+    """The command a turn publishes (the prompt preview builds the same, unpublished)."""
     conversation = await chat.call(
         "GET", f"/internal/conversations/{conversation_id}", user_id=user.id
     )
@@ -225,6 +272,7 @@ async def start_turn(
     async with runtime.db.reading() as session:
         character = await _conversation_character(session, user, conversation)
         persona = await _conversation_persona(session, user, conversation)
+        context = await turn_context(session, user, conversation, character, persona)
         routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
         content_mode: Literal["sfw", "nsfw"] = (
             "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
@@ -238,7 +286,6 @@ async def start_turn(
                 content_mode=content_mode,
             ),
         )
-    await _check_quota(request, user)
 
     def stable(name: str) -> uuid.UUID:
         return derived_id(name, user.id, key, conversation_id, kind) if key else uuid.uuid4()
@@ -260,22 +307,7 @@ async def start_turn(
         content_mode=content_mode,
         requested_at=datetime.now(UTC),
     )
-    envelope = EventEnvelope.wrap(
-        command,
-        producer="gateway",
-        correlation_id=getattr(request.state, "correlation_id", None),
-        id=stable("command") if key else None,
-    )
-    turn = hub.expect(turn_id, user.id, conversation_id)
-    turn.user_message_id = user_message_id
-    try:
-        await publish_raw(runtime.broker, runtime.topics.name(RequestChatTurn), envelope)
-    except Exception as exc:
-        log.error("could not publish a turn", error=type(exc).__name__)
-        raise ApiError(
-            503, "broker_unavailable", "could not start the turn", headers={"Retry-After": "5"}
-        ) from exc
-    return StartedTurn(turn_id, user_message_id, turn)
+    return context.apply(command)
 
 
 def answer(request: Request, hub: TurnStreamHub, started: StartedTurn) -> Response:

@@ -306,7 +306,8 @@ export interface paths {
         put?: never;
         /**
          * Import Character
-         * @description A character from a Character Card (V1/V2/V3 JSON, or a PNG with a `chara`/`ccv3` chunk).
+         * @description A character from a Character Card; its `character_book` becomes its own lorebook,
+         *     its art the portrait, a CHARX's assets are kept. What had to be mended is in `warnings`.
          */
         post: operations["import_character_v1_characters_import_post"];
         delete?: never;
@@ -343,7 +344,9 @@ export interface paths {
         };
         /**
          * Export Character
-         * @description The card in V2 (or `?version=3`) form; PNG carries it embedded in the portrait.
+         * @description The card, with the character's lorebook as its `character_book`. JSON is the V2
+         *     backfill (or the whole V3 card with `?version=3`); a PNG carries both; a CHARX is V3 with
+         *     its assets.
          */
         get: operations["export_character_v1_characters__character_id__export_get"];
         put?: never;
@@ -482,6 +485,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversation_id}/prompt-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prompt Preview
+         * @description The next prompt, block by block, with the activated lorebook entries and the budget.
+         */
+        get: operations["prompt_preview_v1_conversations__conversation_id__prompt_preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{conversation_id}/regenerate": {
         parameters: {
             query?: never;
@@ -586,6 +609,80 @@ export interface paths {
         post?: never;
         /** Delete Asset */
         delete: operations["delete_asset_v1_library__asset_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lorebooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lorebooks
+         * @description Books the caller may see: theirs (`mine`), public ones (`public`), or both.
+         */
+        get: operations["list_lorebooks_v1_lorebooks_get"];
+        put?: never;
+        /** Create Lorebook */
+        post: operations["create_lorebook_v1_lorebooks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lorebooks/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Lorebook */
+        post: operations["import_lorebook_v1_lorebooks_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lorebooks/{lorebook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Lorebook */
+        get: operations["get_lorebook_v1_lorebooks__lorebook_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Lorebook */
+        delete: operations["delete_lorebook_v1_lorebooks__lorebook_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Lorebook */
+        patch: operations["update_lorebook_v1_lorebooks__lorebook_id__patch"];
+        trace?: never;
+    };
+    "/v1/lorebooks/{lorebook_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export Lorebook */
+        get: operations["export_lorebook_v1_lorebooks__lorebook_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -782,6 +879,38 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActivatedEntry */
+        ActivatedEntry: {
+            /** Book Id */
+            book_id?: string | null;
+            /**
+             * Book Name
+             * @default
+             */
+            book_name: string;
+            /**
+             * Book Source
+             * @enum {string}
+             */
+            book_source: "character" | "persona" | "conversation";
+            /** Entry Id */
+            entry_id: string;
+            /**
+             * Inserted
+             * @description False when the token budget dropped it.
+             */
+            inserted: boolean;
+            /**
+             * Key
+             * @description The key that activated it.
+             */
+            key?: string | null;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "key" | "constant" | "decorator" | "recursion";
+        };
         /** AssetPublic */
         AssetPublic: {
             /** Asset Type */
@@ -828,7 +957,15 @@ export interface components {
         Body_import_character_v1_characters_import_post: {
             /**
              * File
-             * @description Card V2/V3 JSON, or a PNG with the card
+             * @description Card V1/V2/V3 as JSON, PNG/APNG (`ccv3`/`chara`) or CHARX
+             */
+            file: string;
+        };
+        /** Body_import_lorebook_v1_lorebooks_import_post */
+        Body_import_lorebook_v1_lorebooks_import_post: {
+            /**
+             * File
+             * @description `lorebook_v3` JSON, a card's `character_book`, or SillyTavern world info
              */
             file: string;
         };
@@ -846,6 +983,11 @@ export interface components {
             alternate_greetings?: string[];
             /** Appearance Tags */
             appearance_tags?: string[];
+            /**
+             * Character Version
+             * @default
+             */
+            character_version: string;
             /** Consistency Method */
             consistency_method?: ("seed_locked" | "i2i_reference" | "hybrid") | null;
             /**
@@ -854,6 +996,16 @@ export interface components {
              * @enum {string}
              */
             content_rating: "sfw" | "nsfw";
+            /**
+             * Creator
+             * @default
+             */
+            creator: string;
+            /**
+             * Creator Notes
+             * @default
+             */
+            creator_notes: string;
             /**
              * Description
              * @default
@@ -865,19 +1017,49 @@ export interface components {
              */
             example_dialogue: string;
             /**
+             * Extensions
+             * @description The card's `extensions`, kept as given.
+             */
+            extensions?: {
+                [key: string]: unknown;
+            };
+            /**
              * First Message
              * @default
              */
             first_message: string;
+            /** Group Only Greetings */
+            group_only_greetings?: string[];
             /** Image Url */
             image_url?: string | null;
+            /**
+             * Lorebook Id
+             * @description The character's own book.
+             */
+            lorebook_id?: string | null;
+            /**
+             * Lorebook Ids
+             * @description Books a persona brings to its chats.
+             */
+            lorebook_ids?: string[];
             /** Name */
             name: string;
+            /**
+             * Nickname
+             * @description Replaces the name in `{{char}}`.
+             * @default
+             */
+            nickname: string;
             /**
              * Persona
              * @default
              */
             persona: string;
+            /**
+             * Post History Instructions
+             * @default
+             */
+            post_history_instructions: string;
             /**
              * Role
              * @default ai
@@ -907,12 +1089,18 @@ export interface components {
              */
             visibility: "private" | "public";
         };
-        /** CharacterPublic */
-        CharacterPublic: {
+        /** CharacterImported */
+        CharacterImported: {
             /** Alternate Greetings */
             alternate_greetings: string[];
             /** Appearance Tags */
             appearance_tags: string[];
+            /** Assets */
+            assets: {
+                [key: string]: unknown;
+            }[];
+            /** Character Version */
+            character_version: string;
             /** Consistency Method */
             consistency_method: string | null;
             /**
@@ -925,12 +1113,28 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** Creation Date */
+            creation_date: number | null;
+            /** Creator */
+            creator: string;
+            /** Creator Notes */
+            creator_notes: string;
+            /** Creator Notes Multilingual */
+            creator_notes_multilingual: {
+                [key: string]: unknown;
+            };
             /** Description */
             description: string;
             /** Example Dialogue */
             example_dialogue: string;
+            /** Extensions */
+            extensions: {
+                [key: string]: unknown;
+            };
             /** First Message */
             first_message: string;
+            /** Group Only Greetings */
+            group_only_greetings: string[];
             /**
              * Id
              * Format: uuid
@@ -938,8 +1142,16 @@ export interface components {
             id: string;
             /** Image Url */
             image_url: string | null;
+            /** Lorebook Id */
+            lorebook_id: string | null;
+            /** Lorebook Ids */
+            lorebook_ids: string[];
+            /** Modification Date */
+            modification_date: number | null;
             /** Name */
             name: string;
+            /** Nickname */
+            nickname: string;
             /**
              * Owner Id
              * Format: uuid
@@ -947,6 +1159,8 @@ export interface components {
             owner_id: string;
             /** Persona */
             persona: string;
+            /** Post History Instructions */
+            post_history_instructions: string;
             /**
              * Role
              * @enum {string}
@@ -958,6 +1172,113 @@ export interface components {
             scene_behavior_rules: {
                 [key: string]: unknown;
             };
+            /** Source */
+            source: string[];
+            /** System Prompt */
+            system_prompt: string;
+            /** Tags */
+            tags: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "private" | "public";
+            /**
+             * Warnings
+             * @description What was mended or cut to import the card.
+             */
+            warnings: string[];
+        };
+        /** CharacterPublic */
+        CharacterPublic: {
+            /** Alternate Greetings */
+            alternate_greetings: string[];
+            /** Appearance Tags */
+            appearance_tags: string[];
+            /** Assets */
+            assets: {
+                [key: string]: unknown;
+            }[];
+            /** Character Version */
+            character_version: string;
+            /** Consistency Method */
+            consistency_method: string | null;
+            /**
+             * Content Rating
+             * @enum {string}
+             */
+            content_rating: "sfw" | "nsfw";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Creation Date */
+            creation_date: number | null;
+            /** Creator */
+            creator: string;
+            /** Creator Notes */
+            creator_notes: string;
+            /** Creator Notes Multilingual */
+            creator_notes_multilingual: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description: string;
+            /** Example Dialogue */
+            example_dialogue: string;
+            /** Extensions */
+            extensions: {
+                [key: string]: unknown;
+            };
+            /** First Message */
+            first_message: string;
+            /** Group Only Greetings */
+            group_only_greetings: string[];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Image Url */
+            image_url: string | null;
+            /** Lorebook Id */
+            lorebook_id: string | null;
+            /** Lorebook Ids */
+            lorebook_ids: string[];
+            /** Modification Date */
+            modification_date: number | null;
+            /** Name */
+            name: string;
+            /** Nickname */
+            nickname: string;
+            /**
+             * Owner Id
+             * Format: uuid
+             */
+            owner_id: string;
+            /** Persona */
+            persona: string;
+            /** Post History Instructions */
+            post_history_instructions: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "ai" | "user";
+            /** Scenario */
+            scenario: string;
+            /** Scene Behavior Rules */
+            scene_behavior_rules: {
+                [key: string]: unknown;
+            };
+            /** Source */
+            source: string[];
             /** System Prompt */
             system_prompt: string;
             /** Tags */
@@ -991,22 +1312,42 @@ export interface components {
             alternate_greetings?: string[] | null;
             /** Appearance Tags */
             appearance_tags?: string[] | null;
+            /** Character Version */
+            character_version?: string | null;
             /** Consistency Method */
             consistency_method?: ("seed_locked" | "i2i_reference" | "hybrid") | null;
             /** Content Rating */
             content_rating?: ("sfw" | "nsfw") | null;
+            /** Creator */
+            creator?: string | null;
+            /** Creator Notes */
+            creator_notes?: string | null;
             /** Description */
             description?: string | null;
             /** Example Dialogue */
             example_dialogue?: string | null;
+            /** Extensions */
+            extensions?: {
+                [key: string]: unknown;
+            } | null;
             /** First Message */
             first_message?: string | null;
+            /** Group Only Greetings */
+            group_only_greetings?: string[] | null;
             /** Image Url */
             image_url?: string | null;
+            /** Lorebook Id */
+            lorebook_id?: string | null;
+            /** Lorebook Ids */
+            lorebook_ids?: string[] | null;
             /** Name */
             name?: string | null;
+            /** Nickname */
+            nickname?: string | null;
             /** Persona */
             persona?: string | null;
+            /** Post History Instructions */
+            post_history_instructions?: string | null;
             /** Scenario */
             scenario?: string | null;
             /** Scene Behavior Rules */
@@ -1060,6 +1401,8 @@ export interface components {
             last_message_preview: string;
             /** Last Scene Image Url */
             last_scene_image_url: string | null;
+            /** Lorebook Ids */
+            lorebook_ids: string[];
             /** Model */
             model: string | null;
             /** Persona Id */
@@ -1086,6 +1429,11 @@ export interface components {
              * @description Keep every scene of this conversation in the library.
              */
             auto_keep_scenes?: boolean | null;
+            /**
+             * Lorebook Ids
+             * @description The books this conversation brings (replaced).
+             */
+            lorebook_ids?: string[] | null;
             /** Model */
             model?: string | null;
             /** Persona Id */
@@ -1253,6 +1601,243 @@ export interface components {
             email: string;
             /** Password */
             password: string;
+        };
+        /** LorebookCreate */
+        LorebookCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Entries */
+            entries?: components["schemas"]["LorebookEntryData"][];
+            /** Extensions */
+            extensions?: {
+                [key: string]: unknown;
+            };
+            /** Name */
+            name: string;
+            /**
+             * Recursive Scanning
+             * @default false
+             */
+            recursive_scanning: boolean;
+            /** Scan Depth */
+            scan_depth?: number | null;
+            /** Token Budget */
+            token_budget?: number | null;
+            /**
+             * Visibility
+             * @default private
+             * @enum {string}
+             */
+            visibility: "private" | "public";
+        };
+        /** LorebookEntryData */
+        LorebookEntryData: {
+            /**
+             * Card Id
+             * @description The entry's `id` as the imported card wrote it.
+             */
+            card_id?: number | string | null;
+            /**
+             * Case Sensitive
+             * @default false
+             */
+            case_sensitive: boolean;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Constant
+             * @default false
+             */
+            constant: boolean;
+            /**
+             * Content
+             * @default
+             */
+            content: string;
+            /** Depth */
+            depth?: number | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Extensions */
+            extensions?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * @description Given when left empty.
+             * @default
+             */
+            id: string;
+            /**
+             * Insertion Order
+             * @default 100
+             */
+            insertion_order: number;
+            /** Keys */
+            keys?: string[];
+            /**
+             * Match Whole Words
+             * @default false
+             */
+            match_whole_words: boolean;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /**
+             * Position
+             * @default before_char
+             * @enum {string}
+             */
+            position: "before_char" | "after_char" | "at_depth";
+            /** Priority */
+            priority?: number | null;
+            /** Probability */
+            probability?: number | null;
+            /** Role */
+            role?: ("system" | "user" | "assistant") | null;
+            /** Secondary Keys */
+            secondary_keys?: string[];
+            /**
+             * Selective
+             * @description Secondary keys apply (default: when there are any).
+             */
+            selective?: boolean | null;
+            /**
+             * Selective Logic
+             * @default and_any
+             * @enum {string}
+             */
+            selective_logic: "and_any" | "and_all" | "not_any" | "not_all";
+            /**
+             * Use Regex
+             * @default false
+             */
+            use_regex: boolean;
+        };
+        /** LorebookImported */
+        LorebookImported: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Entries */
+            entries: components["schemas"]["LorebookEntryData"][];
+            /** Extensions */
+            extensions: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Owner Id
+             * Format: uuid
+             */
+            owner_id: string;
+            /** Recursive Scanning */
+            recursive_scanning: boolean;
+            /** Scan Depth */
+            scan_depth: number | null;
+            /** Token Budget */
+            token_budget: number | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "private" | "public";
+            /**
+             * Warnings
+             * @description What was mended or cut to import the file.
+             */
+            warnings: string[];
+        };
+        /** LorebookPublic */
+        LorebookPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Entries */
+            entries: components["schemas"]["LorebookEntryData"][];
+            /** Extensions */
+            extensions: {
+                [key: string]: unknown;
+            };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Owner Id
+             * Format: uuid
+             */
+            owner_id: string;
+            /** Recursive Scanning */
+            recursive_scanning: boolean;
+            /** Scan Depth */
+            scan_depth: number | null;
+            /** Token Budget */
+            token_budget: number | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Visibility
+             * @enum {string}
+             */
+            visibility: "private" | "public";
+        };
+        /** LorebookUpdate */
+        LorebookUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Entries */
+            entries?: components["schemas"]["LorebookEntryData"][] | null;
+            /** Extensions */
+            extensions?: {
+                [key: string]: unknown;
+            } | null;
+            /** Name */
+            name?: string | null;
+            /** Recursive Scanning */
+            recursive_scanning?: boolean | null;
+            /** Scan Depth */
+            scan_depth?: number | null;
+            /** Token Budget */
+            token_budget?: number | null;
+            /** Visibility */
+            visibility?: ("private" | "public") | null;
         };
         /**
          * MessageCreated
@@ -1631,6 +2216,16 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** Page[LorebookPublic] */
+        Page_LorebookPublic_: {
+            /** Items */
+            items: components["schemas"]["LorebookPublic"][];
+            /**
+             * Next Cursor
+             * @description Pass as `?cursor=` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** Page[MessagePublic] */
         Page_MessagePublic_: {
             /** Items */
@@ -1739,6 +2334,68 @@ export interface components {
             default_persona_id?: string | null;
             /** Username */
             username?: string | null;
+        };
+        /** PromptBlock */
+        PromptBlock: {
+            /**
+             * Kind
+             * @description lore_before, system, lore_after, example, history, depth_prompt, lore_depth, post_history or instruction
+             */
+            kind: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "system" | "user" | "assistant";
+            /** Source */
+            source: string;
+            /** Text */
+            text: string;
+            /** Tokens */
+            tokens: number;
+        };
+        /** PromptBudget */
+        PromptBudget: {
+            /** Available */
+            available: number;
+            /** Context Window */
+            context_window: number;
+            /**
+             * Fits
+             * @description False: the turn would fail with `prompt_too_large`.
+             */
+            fits: boolean;
+            /** History Dropped */
+            history_dropped: number;
+            /** History Kept */
+            history_kept: number;
+            /** Lorebook Tokens */
+            lorebook_tokens: number;
+            /** Max Output Tokens */
+            max_output_tokens: number;
+            /** Model Key */
+            model_key: string;
+            /** Newest Message Truncated */
+            newest_message_truncated: boolean;
+            /** Used */
+            used: number;
+        };
+        /** PromptPreview */
+        PromptPreview: {
+            /** Blocks */
+            blocks: components["schemas"]["PromptBlock"][];
+            budget: components["schemas"]["PromptBudget"];
+            /** Lorebook Entries */
+            lorebook_entries: components["schemas"]["ActivatedEntry"][];
+            /** Memory Items */
+            memory_items: string[];
+            /**
+             * Messages
+             * @description Exactly what the model is sent.
+             */
+            messages: {
+                [key: string]: string;
+            }[];
         };
         /** PromptTemplateCreate */
         PromptTemplateCreate: {
@@ -2113,6 +2770,12 @@ export interface components {
         /** SceneTemplateCreate */
         SceneTemplateCreate: {
             /**
+             * Atmosphere
+             * @description How it feels.
+             * @default
+             */
+            atmosphere: string;
+            /**
              * Content Rating
              * @default sfw
              * @enum {string}
@@ -2158,6 +2821,8 @@ export interface components {
         };
         /** SceneTemplatePublic */
         SceneTemplatePublic: {
+            /** Atmosphere */
+            atmosphere: string;
             /**
              * Content Rating
              * @enum {string}
@@ -2207,6 +2872,8 @@ export interface components {
         };
         /** SceneTemplateUpdate */
         SceneTemplateUpdate: {
+            /** Atmosphere */
+            atmosphere?: string | null;
             /** Content Rating */
             content_rating?: ("sfw" | "nsfw") | null;
             /** Description */
@@ -4074,6 +4741,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Conflicts with what exists. */
             409: {
                 headers: {
@@ -4142,7 +4818,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CharacterPublic"];
+                    "application/json": components["schemas"]["CharacterImported"];
                 };
             };
             /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
@@ -4452,8 +5128,8 @@ export interface operations {
     export_character_v1_characters__character_id__export_get: {
         parameters: {
             query?: {
-                format?: "json" | "png";
-                /** @description Card spec version. */
+                format?: "json" | "png" | "charx";
+                /** @description Spec version of the JSON export: 2 (the de-facto interchange format, without V3's fields) or 3 (everything). */
                 version?: number;
             };
             header?: never;
@@ -4464,13 +5140,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The card (JSON), or a PNG with the card embedded. */
+            /** @description The card as JSON, a PNG with the card embedded (`ccv3` and a V2 `chara`), or a CHARX zip (`card.json` and assets). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": Record<string, never>;
+                    "application/zip": string;
                     "image/png": string;
                 };
             };
@@ -5458,6 +6135,90 @@ export interface operations {
             };
         };
     };
+    prompt_preview_v1_conversations__conversation_id__prompt_preview_get: {
+        parameters: {
+            query?: {
+                /** @description The message about to be sent. */
+                content?: string | null;
+                /** @description Default: `send` with `content`, else `continue`. */
+                kind?: ("send" | "regenerate" | "continue") | null;
+                model?: string | null;
+            };
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromptPreview"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     regenerate_v1_conversations__conversation_id__regenerate_post: {
         parameters: {
             query?: never;
@@ -5962,6 +6723,543 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_lorebooks_v1_lorebooks_get: {
+        parameters: {
+            query?: {
+                scope?: ("mine" | "public") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_LorebookPublic_"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_lorebook_v1_lorebooks_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LorebookCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LorebookPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    import_lorebook_v1_lorebooks_import_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_lorebook_v1_lorebooks_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LorebookImported"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_lorebook_v1_lorebooks__lorebook_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lorebook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LorebookPublic"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_lorebook_v1_lorebooks__lorebook_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lorebook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_lorebook_v1_lorebooks__lorebook_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lorebook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LorebookUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LorebookPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_lorebook_v1_lorebooks__lorebook_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "v3" | "sillytavern";
+            };
+            header?: never;
+            path: {
+                lorebook_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The book as `lorebook_v3` JSON or SillyTavern world info. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
             };
             /** @description No valid bearer token (or a wrong login). */
             401: {

@@ -23,6 +23,11 @@ const EMPTY: Draft = {
   visibility: "private",
   appearance_tags: [],
   scene_behavior_rules: {},
+  nickname: "",
+  creator: "",
+  creator_notes: "",
+  character_version: "",
+  post_history_instructions: "",
 };
 
 function draftOf(c: Character): Draft {
@@ -55,7 +60,9 @@ export function CharacterEditor({ characterId }: { characterId: string | null })
     event.preventDefault();
     setProblem(null);
     try {
-      const { role: _role, ...changes } = draft;
+      // Only the fields this form edits (a read character carries more than an update takes).
+      const editable = Object.keys(EMPTY).filter((k) => k !== "role") as (keyof Draft)[];
+      const changes = Object.fromEntries(editable.map((k) => [k, draft[k]])) as Schemas["CharacterUpdate"];
       const c = saved
         ? must(await api.PATCH("/v1/characters/{character_id}", { params: { path: { character_id: saved.id } }, body: changes }))
         : must(await api.POST("/v1/characters", { body: draft }));

@@ -1,0 +1,1 @@
+"""Lorebooks (world info): standalone books, a character's embedded book, and attachments."""
