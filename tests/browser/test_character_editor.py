@@ -39,11 +39,16 @@ async def test_a_new_character_gets_a_portrait_exports_its_card_and_greets(
     assert await shown.evaluate("img => img.naturalWidth") == 48
     await assert_every_control_is_named(page)
 
+    await page.get_by_label("Description").fill("A cartographer of places that wander.")
+    await page.get_by_role("button", name="Save character").click()
+    await expect(page.get_by_role("status")).to_have_text("Saved")
+
     async with page.expect_download() as download_info:
         await page.get_by_role("button", name="Export JSON").click()
     downloaded = Path(await (await download_info.value).path())
     exported = json.loads(await asyncio.to_thread(downloaded.read_text))
     assert exported["data"]["name"] == "Wren Ashdown"
+    assert exported["data"]["description"] == "A cartographer of places that wander."
 
     await page.get_by_role("link", name="Home").click()
     await expect(page.get_by_role("img", name="Portrait of Wren Ashdown")).to_be_visible()
