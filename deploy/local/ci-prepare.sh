@@ -5,6 +5,8 @@
 # * PostgreSQL: Debian's `postgresql` package, installed when no /usr/lib/postgresql/*/bin/postgres
 #   exists (the toolkit runs a cluster of its own on port 15432; the package's own cluster on
 #   5432, if the package starts one, is not used).
+# * Chromium (Debian's `chromium`, for the browser tests in tests/browser) and Node.js with npm
+#   (builds the web client, services/gateway/web): installed when missing.
 # * Java 17 or newer (runs Kafka), Maven (fetches Kafka's jars), Go (builds MinIO): checked
 #   only; the script says which are missing and fails.
 # Silent when everything is there (`make` runs it before every target); -v says what it found.
@@ -36,6 +38,28 @@ fi
 if ! id postgres >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
+
+# Debian packages a command needs, installed when the command is missing.
+install_for() {
+  local command=$1
+  shift
+  if command -v "$command" >/dev/null 2>&1; then
+    say "$command: $(command -v "$command")"
+    return
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "$command is missing: run this script as root, or install Debian's $*" >&2
+    exit 1
+  fi
+  echo "installing $* from Debian's packages…"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "$@" >/dev/null; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "$@" >/dev/null
+  fi
+}
+install_for chromium chromium
+install_for npm nodejs npm
 
 problems=()
 if command -v java >/dev/null 2>&1; then

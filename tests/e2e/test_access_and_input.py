@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -411,8 +412,10 @@ async def test_card_import_export_round_trip(new_user: Any) -> None:
 async def test_the_web_client_is_served(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.gateway) as anon:
         page = await anon.get("/")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "/v1/conversations" in page.text
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        (script,) = re.findall(r'<script[^>]*src="(/assets/[^"]+)"', page.text)
+        bundle = await anon.get(script)
+    assert "/v1/conversations" in bundle.text
 
 
 async def test_lists_page_with_opaque_cursors(new_user: Any) -> None:

@@ -32,6 +32,10 @@ class GatewaySettings(ServiceSettings):
     )
     external_jwt_audience: str | None = None
     external_jwt_issuer: str | None = None
+    web_dist: str | None = Field(
+        default=None,
+        description="Folder of the built web client (default: services/gateway/web/dist).",
+    )
     admin_email: str = "admin@roleplay.local"
     admin_password: SecretStr = SecretStr("admin-password")
     rate_limit_per_minute: int = Field(

@@ -1,0 +1,218 @@
+/** The chat page: header, bubbles with inline scenes, the streamed reply, and the composer.
+ * Panels (scene modal, quick settings, character info) are components opened from here. */
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { api, describe, must, type Conversation, type Message } from "../api/client";
+import { Portrait } from "../pages/Portrait";
+import { Problem } from "../parts";
+import { href } from "../route";
+import { CharacterDrawer } from "./CharacterDrawer";
+import { MessageBubble } from "./MessageBubble";
+import { QuickSettings } from "./QuickSettings";
+import { SceneCard } from "./SceneCard";
+import { SceneModal } from "./SceneModal";
+import { useScenes, type SceneView } from "./useScenes";
+import { useTurn } from "./useTurn";
+
+type Panel = { kind: "scene"; quick: boolean; previous: string | null } | { kind: "settings" } | { kind: "info" } | null;
+
+export function ChatPage({ conversationId }: { conversationId: string }) {
+  const [conversation, setConversation] = useState<Conversation | null>(null);
+  const [messages, setMessages] = useState<Message[] | null>(null);
+  const [draft, setDraft] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [panel, setPanel] = useState<Panel>(null);
+  const [pendingUser, setPendingUser] = useState<string | null>(null);
+  const list = useRef<HTMLOListElement>(null);
+
+  const loadMessages = useCallback(async () => {
+    try {
+      const page = must(await api.GET("/v1/conversations/{conversation_id}/messages", { params: { path: { conversation_id: conversationId }, query: { limit: 100 } } }));
+      setMessages(page.items);
+      setPendingUser(null);
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  }, [conversationId]);
+
+  useEffect(() => {
+    void (async () => {
+      try {
+        setConversation(must(await api.GET("/v1/conversations/{conversation_id}", { params: { path: { conversation_id: conversationId } } })));
+      } catch (error) {
+        setProblem(describe(error));
+      }
+    })();
+    void loadMessages();
+  }, [conversationId, loadMessages]);
+
+  const turn = useTurn(conversationId, loadMessages);
+  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages);
+
+  useEffect(() => {
+    list.current?.lastElementChild?.scrollIntoView({ block: "end" });
+  }, [messages, turn.streaming?.text, pendingUser, scenes]);
+
+  async function send(event: FormEvent) {
+    event.preventDefault();
+    const content = draft.trim();
+    if (!content || turn.streaming) return;
+    setPendingUser(content);
+    setDraft("");
+    if (!(await turn.start("send", content))) {
+      setPendingUser(null);
+      setDraft(content);
+    }
+  }
+
+  async function act(work: () => Promise<unknown>) {
+    setProblem(null);
+    try {
+      await work();
+      await loadMessages();
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  }
+
+  const swipe = (message: Message, index: number) =>
+    act(async () => must(await api.POST("/v1/messages/{message_id}/select", { params: { path: { message_id: message.id } }, body: { alternative_index: index } })));
+  const edit = (message: Message, content: string) =>
+    act(async () => must(await api.PATCH("/v1/messages/{message_id}", { params: { path: { message_id: message.id } }, body: { content } })));
+  const remove = (message: Message) =>
+    act(async () => {
+      const answer = await api.DELETE("/v1/messages/{message_id}", { params: { path: { message_id: message.id } } });
+      if (answer.error !== undefined) must(answer);
+    });
+  const keep = async (scene: SceneView) => {
+    try {
+      must(await api.POST("/v1/scenes/{scene_id}/save", { params: { path: { scene_id: scene.id } } }));
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  };
+
+  const name = conversation?.character.name ?? "…";
+  // The stored reply may arrive (from the event stream) just before its stream ends.
+  const streaming = turn.streaming && !(messages ?? []).some((m) => m.sender === "assistant" && m.turn_id === turn.streaming?.turnId && turn.streaming.kind !== "regenerate") ? turn.streaming : null;
+  const shown = (messages ?? []).filter((m, i, all) => !(streaming?.kind === "regenerate" && i === all.length - 1 && m.sender === "assistant"));
+  const lastAssistant = [...shown].reverse().find((m) => m.sender === "assistant");
+  const ordered = Object.values(scenes).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const attached = new Set<string>();
+  const scenesOf = (message: Message) =>
+    ordered.filter((s) => {
+      const here = s.messageId === message.id || message.scene_ids.includes(s.id);
+      if (here) attached.add(s.id);
+      return here;
+    });
+  const latestImage = [...ordered].reverse().find((s) => s.imageUrl)?.id ?? null;
+  const sceneCard = (s: SceneView) => (
+    <SceneCard key={s.id} scene={s} onKeep={() => void keep(s)} onModify={() => setPanel({ kind: "scene", quick: true, previous: s.id })} />
+  );
+
+  const bubbles = shown.map((m) => (
+    <MessageBubble
+      key={`${m.id}:${m.selected_index}:${m.updated_at}`}
+      message={m}
+      name={name}
+      onSwipe={m.sender === "assistant" && !streaming ? (i) => void swipe(m, i) : undefined}
+      onEdit={(content) => edit(m, content)}
+      onDelete={() => void remove(m)}
+    >
+      {scenesOf(m).map(sceneCard)}
+    </MessageBubble>
+  ));
+  const loose = ordered.filter((s) => !attached.has(s.id));
+
+  return (
+    <div className="chat">
+      <header className="chat-header">
+        <a href={href({ page: "dashboard" })} aria-label="Back to the dashboard" className="button quiet">
+          ‹
+        </a>
+        <button type="button" className="quiet title" onClick={() => setPanel({ kind: "info" })} aria-label={`About ${name}`}>
+          <Portrait name={name} url={conversation?.character.image_url} />
+          <span>{name}</span>
+        </button>
+        <button type="button" className="quiet" onClick={() => setPanel({ kind: "settings" })}>
+          Settings
+        </button>
+      </header>
+      <Problem text={problem ?? turn.problem ?? sceneProblem} />
+      {turn.connection && <p role="status" className="muted">{turn.connection}</p>}
+      {!messages && <p className="muted">Loading the conversation…</p>}
+      <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
+        {bubbles}
+        {loose.map((s) => (
+          <li key={s.id} className="bubble theirs">
+            {sceneCard(s)}
+          </li>
+        ))}
+        {pendingUser && (
+          <li className="bubble mine" aria-label="You">
+            <p className="text">{pendingUser}</p>
+          </li>
+        )}
+        {streaming && (
+          <li className="bubble theirs streaming" aria-label={`${name} is replying`} aria-busy="true">
+            <p className="text">{streaming.text || "…"}</p>
+          </li>
+        )}
+      </ol>
+      {lastAssistant && !streaming && !pendingUser && (
+        <div className="row turn-tools">
+          <button type="button" onClick={() => void turn.start("regenerate")}>
+            Regenerate
+          </button>
+          <button type="button" onClick={() => void turn.start("continue")}>
+            Continue
+          </button>
+          <button type="button" onClick={() => setPanel({ kind: "scene", quick: false, previous: latestImage })}>
+            Generate scene
+          </button>
+          <a className="button quiet" href={href({ page: "library", conversationId })}>
+            Library
+          </a>
+        </div>
+      )}
+      <form className="composer" onSubmit={send}>
+        <label className="visually-hidden" htmlFor="composer-text">
+          Message
+        </label>
+        <textarea
+          id="composer-text"
+          rows={1}
+          value={draft}
+          placeholder={`Message ${name}`}
+          onChange={(e) => setDraft(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey) {
+              e.preventDefault();
+              e.currentTarget.form?.requestSubmit();
+            }
+          }}
+        />
+        {streaming ? (
+          <button type="button" onClick={turn.stop}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="primary" disabled={!draft.trim()}>
+            Send
+          </button>
+        )}
+      </form>
+      {panel?.kind === "scene" && (
+        <SceneModal
+          conversationId={conversationId}
+          previousSceneId={panel.previous}
+          messageId={lastAssistant?.id ?? null}
+          quick={panel.quick}
+          onClose={() => setPanel(null)}
+          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: lastAssistant?.id ?? null })}
+        />
+      )}
+      {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
+      {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,45 @@
+"""A scene painted in the chat appears live, is kept, and shows in the library and dashboard."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import assert_every_control_is_named, register
+from tests.e2e.conftest import Stack
+
+
+async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config(image_job_ms=1500)
+    await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await page.get_by_label("Message", exact=True).fill("Show me the bridge.")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
+    await expect(page.get_by_role("button", name="Generate scene")).to_be_visible()
+
+    await page.get_by_role("button", name="Generate scene").click()
+    dialog = page.get_by_role("dialog", name="Generate a scene")
+    await expect(dialog).to_be_visible()
+    await assert_every_control_is_named(page)
+    await dialog.get_by_label("Prompt").fill("the captain on a stormy bridge")
+    await dialog.get_by_role("button", name="Generate").click()
+    await expect(dialog).to_be_hidden()
+    reply = page.get_by_role("listitem", name="Captain Mira Vale").last
+    scene = reply.get_by_role("figure", name="Scene")  # inline, under the reply it illustrates
+    await expect(scene.get_by_role("img")).to_be_visible()
+    assert await scene.get_by_role("img").evaluate("img => img.naturalWidth") > 0
+
+    await scene.get_by_role("button", name="Keep").click()
+    await expect(scene).to_contain_text("Kept in your library")
+
+    await page.get_by_role("link", name="Library", exact=True).first.click()
+    kept = page.get_by_role("list", name="Kept images").get_by_role("img")
+    await expect(kept).to_have_count(1)
+    await assert_every_control_is_named(page)
+
+    await page.get_by_role("link", name="Home").click()
+    thumbnail = page.get_by_role("img", name="Last scene with Captain Mira Vale")
+    await expect(thumbnail).to_be_visible()
+    await assert_every_control_is_named(page)
