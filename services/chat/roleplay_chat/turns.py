@@ -179,14 +179,24 @@ class TurnRunner:
         self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
     ) -> None:
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
+            # The lease is renewed while the turn waits behind others of its conversation
+            # too: a queued turn is not abandoned.
+            heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
             try:
                 announced = await self._announce(command, envelope)
                 async with self._conversation_locks[command.conversation_id]:
-                    await self.run(command, envelope, prepared, announced)
+                    if await self._still_ours(command.turn_id):
+                        await self.run(command, envelope, prepared, announced)
+                    else:
+                        log.warning("turn was ended while it waited; not running it")
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("turn crashed; it will be ended when its lease expires")
+            finally:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
 
     # -- 2. run ----------------------------------------------------------------------------
 
@@ -263,7 +273,6 @@ class TurnRunner:
             finally:
                 gate.release()
 
-        heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
         try:
             reply = await stream_with_fallback(
                 command.routes,
@@ -283,10 +292,6 @@ class TurnRunner:
         except BaseException:
             reply_stream.abandon()
             raise
-        finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
         deltas = await reply_stream.finish()
         if announced is not None:
             await announced()
@@ -360,6 +365,9 @@ class TurnRunner:
         async with self.runtime.db.transaction() as session:
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             if conversation is None:  # deleted while the reply streamed
+                return
+            if not await _unfinished(session, command.turn_id):
+                log.warning("turn was ended (lease expired) before its reply was stored")
                 return
             message = await self._store_reply(session, command, reply.text)
             await session.execute(
@@ -436,6 +444,8 @@ class TurnRunner:
         error = TurnError(code=failure.code, message=failure.message)
         async with self.runtime.db.transaction() as session:
             turn = await session.get(Turn, command.turn_id, with_for_update=True)
+            if turn is not None and turn.finished_at is not None:
+                return  # already ended (its lease expired): one ending per turn
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
@@ -490,14 +500,35 @@ class TurnRunner:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
 
     async def _renew_lease(self, turn_id: uuid.UUID) -> None:
+        """Keep the turn's lease while it runs. A failed renewal (a database blip) is retried
+        soon and never ends the turn; a turn that is no longer ours is left alone."""
+        interval = self.settings.turn_lease_seconds / 3
+        wait = interval
         while True:
-            await asyncio.sleep(self.settings.turn_lease_seconds / 3)
-            async with self.runtime.db.transaction() as session:
-                await session.execute(
-                    sa.update(Turn)
-                    .where(col(Turn.id) == turn_id)
-                    .values(lease_until=self._lease_end(), status="streaming")
-                )
+            await asyncio.sleep(wait)
+            try:
+                async with self.runtime.db.transaction() as session:
+                    renewed = await session.execute(
+                        sa.update(Turn)
+                        .where(
+                            col(Turn.id) == turn_id,
+                            col(Turn.finished_at).is_(None),
+                            col(Turn.lease_owner) == self.instance,
+                        )
+                        .values(lease_until=self._lease_end(), status="streaming")
+                        .returning(col(Turn.id))
+                    )
+                    if renewed.first() is None:
+                        return
+                wait = interval
+            except Exception as exc:
+                log.warning("could not renew a turn's lease; retrying", error=type(exc).__name__)
+                wait = min(interval, 1.0)
+
+    async def _still_ours(self, turn_id: uuid.UUID) -> bool:
+        async with self.runtime.db.reading() as session:
+            turn = await session.get(Turn, turn_id)
+            return turn is not None and turn.finished_at is None
 
     def _finish_failed(
         self, session: AsyncSession, turn: Turn, error: TurnError, *, deltas: int = 0
@@ -612,6 +643,12 @@ def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> Tur
     if not command.routes:
         return TurnError(code="no_model_available", message="no model is available")
     return None
+
+
+async def _unfinished(session: AsyncSession, turn_id: uuid.UUID) -> bool:
+    """Lock the turn's row; False when it has ended already."""
+    turn = await session.get(Turn, turn_id, with_for_update=True)
+    return turn is not None and turn.finished_at is None
 
 
 async def _store_user_message(
