@@ -6,6 +6,7 @@ import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
+import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
 import { MessageBubble } from "./MessageBubble";
 import { PromptPreviewPanel } from "./PromptPreviewPanel";
@@ -26,7 +27,8 @@ type Panel =
 export function ChatPage({ conversationId }: { conversationId: string }) {
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [draft, setDraft] = useState("");
+  const [draft, setDraft] = useState(() => waitingDraft(conversationId));
+  useEffect(() => forgetDraft(conversationId), [conversationId]);
   const [problem, setProblem] = useState<string | null>(null);
   const [panel, setPanel] = useState<Panel>(null);
   const [pendingUser, setPendingUser] = useState<string | null>(null);
