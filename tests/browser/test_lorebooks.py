@@ -20,7 +20,9 @@ async def write_a_lorebook(page: Page) -> None:
     await expect(page.get_by_role("heading", name="Lorebook: Harbour lore")).to_be_visible()
     await page.get_by_role("button", name="Add entry").click()
     await page.get_by_label("Keys of entry 1 (comma separated)").fill("lighthouse, beacon")
-    await page.get_by_label("Content of entry 1").fill("The lighthouse keeper is Mira's sister, Tova.")
+    await page.get_by_label("Content of entry 1").fill(
+        "The lighthouse keeper is Mira's sister, Tova."
+    )
     await page.get_by_label("Insertion order of entry 1").fill("50")
     await page.get_by_label("Position of entry 1").select_option("after_char")
     await page.get_by_role("button", name="Save lorebook").click()
@@ -94,6 +96,8 @@ async def test_a_lorebook_exports_and_is_detached_again(
     assert book["data"]["entries"][0]["insertion_order"] == 50
 
     (tmp_path / "world.json").write_text(json.dumps(world))
-    await page.get_by_role("link", name="‹ All lorebooks").click()
+    await page.get_by_role("link", name="All lorebooks").click()
     await page.get_by_label("Import a lorebook").set_input_files(str(tmp_path / "world.json"))
-    await expect(page.get_by_role("list", name="Your lorebooks").get_by_role("listitem")).to_have_count(2)
+    await expect(
+        page.get_by_role("list", name="Your lorebooks").get_by_role("listitem")
+    ).to_have_count(2)

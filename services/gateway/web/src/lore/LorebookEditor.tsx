@@ -78,7 +78,9 @@ export function LorebookEditor({ lorebookId }: { lorebookId: string }) {
 
   return (
     <form className="stack" onSubmit={save} aria-labelledby="lorebook-title">
-      <a href={href({ page: "lorebooks", lorebookId: null })}>‹ All lorebooks</a>
+      <a href={href({ page: "lorebooks", lorebookId: null })}>
+        <span aria-hidden="true">‹ </span>All lorebooks
+      </a>
       <h1 id="lorebook-title">{book ? `Lorebook: ${book.name}` : "Lorebook"}</h1>
       <Problem text={problem} />
       {!book && !problem && <p className="muted">Loading…</p>}
