@@ -56,12 +56,19 @@ async def test_a_key_named_in_a_message_shows_its_entry_in_the_prompt_preview(
     await expect(preview.get_by_text("None: no key was named.")).to_be_visible()
     await preview.get_by_role("button", name="Close").click()
 
+    # the message being written is what the next turn sends
+    await page.get_by_label("Message", exact=True).fill("Is that a beacon on the cliff?")
+    await page.get_by_role("button", name="Prompt preview").click()
+    activated = preview.get_by_role("list", name="Activated lorebook entries")
+    await expect(activated).to_contain_text("key “beacon”")
+    await preview.get_by_role("button", name="Close").click()
+
     await page.get_by_label("Message", exact=True).fill("Who keeps the lighthouse on the cape?")
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_role("button", name="Regenerate")).to_be_visible(timeout=30_000)
 
     await page.get_by_role("button", name="Prompt preview").click()
-    activated = preview.get_by_role("list", name="Activated lorebook entries")
+    await expect(preview).to_contain_text("this is a Continue")
     await expect(activated).to_contain_text("Harbour lore")
     await expect(activated).to_contain_text("key “lighthouse”")
     await expect(preview.get_by_label("Budget used")).to_contain_text("tokens used")

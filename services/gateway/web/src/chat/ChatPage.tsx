@@ -229,7 +229,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
       {panel?.kind === "lore" && conversation && <LorebookPanel conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
-      {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} onClose={() => setPanel(null)} />}
+      {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} draft={draft} onClose={() => setPanel(null)} />}
       {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
     </div>
   );

@@ -11,16 +11,25 @@ const REASONS: Record<PromptPreview["lorebook_entries"][number]["reason"], strin
   recursion: "another entry named it",
 };
 
-export function PromptPreviewPanel({ conversationId, onClose }: { conversationId: string; onClose: () => void }) {
+type Props = { conversationId: string; draft: string; onClose: () => void };
+
+export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
+  const content = draft.trim().slice(0, 16000);
   const preview = useLoad(
-    async () => must(await api.GET("/v1/conversations/{conversation_id}/prompt-preview", { params: { path: { conversation_id: conversationId } } })),
-    [conversationId],
+    async () =>
+      must(
+        await api.GET("/v1/conversations/{conversation_id}/prompt-preview", {
+          params: { path: { conversation_id: conversationId }, query: content ? { content, kind: "send" } : { kind: "continue" } },
+        }),
+      ),
+    [conversationId, content],
   );
   const p = preview.data;
   return (
     <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="preview-title">
       <div className="sheet stack">
         <h2 id="preview-title">What the next turn will send</h2>
+        <p className="muted">{content ? "Sending the message you are writing:" : "Your message box is empty, so this is a Continue:"} nothing is sent or charged to show this.</p>
         <Problem text={preview.problem} />
         {preview.loading && <p className="muted">Building the prompt…</p>}
         {p && (
