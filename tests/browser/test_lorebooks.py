@@ -45,7 +45,9 @@ async def test_a_key_named_in_a_message_shows_its_entry_in_the_prompt_preview(
     lore = page.get_by_role("dialog", name="Lorebooks")
     in_use = lore.get_by_role("list", name="Lorebooks in use")
     await expect(in_use).not_to_contain_text("Harbour lore")
-    await lore.get_by_role("checkbox", name="Harbour lore").check()
+    attach = lore.get_by_role("checkbox", name="Harbour lore")
+    await attach.click()  # checked once the conversation has it
+    await expect(attach).to_be_checked()
     await expect(in_use).to_contain_text("Harbour lore")
     await expect(in_use).to_contain_text("attached to this chat")
     await assert_every_control_is_named(page)
@@ -80,7 +82,7 @@ async def test_a_key_named_in_a_message_shows_its_entry_in_the_prompt_preview(
     await assert_every_control_is_named(page)
 
 
-async def test_a_lorebook_exports_and_is_detached_again(
+async def test_a_lorebook_exports_and_imports_back(
     page: Page, web_stack: Stack, tmp_path: Path
 ) -> None:
     await web_stack.standin_config()
