@@ -81,6 +81,13 @@ async def test_a_key_named_in_a_message_shows_its_entry_in_the_prompt_preview(
     await expect(lore_block).to_contain_text("Mira's sister, Tova")
     await assert_every_control_is_named(page)
 
+    await preview.get_by_role("button", name="Close").click()
+
+    await page.get_by_role("button", name="Lorebooks").click()
+    await attach.click()  # detached
+    await expect(attach).not_to_be_checked()
+    await expect(in_use).not_to_contain_text("Harbour lore")
+
 
 async def test_a_lorebook_exports_and_imports_back(
     page: Page, web_stack: Stack, tmp_path: Path
