@@ -72,7 +72,7 @@ async def test_a_key_named_in_a_message_shows_its_entry_in_the_prompt_preview(
     await page.get_by_role("button", name="Prompt preview").click()
     await expect(preview).to_contain_text("this is a Continue")
     await expect(activated).to_contain_text("Harbour lore")
-    await expect(activated).to_contain_text("key “lighthouse”")
+    await expect(activated).to_contain_text("entry “lighthouse, beacon”: key “lighthouse”")
     await expect(preview.get_by_label("Budget used")).to_contain_text("tokens used")
     blocks = preview.get_by_role("list", name="Prompt blocks")
     lore_block = blocks.get_by_role("listitem").filter(has_text="lore_after")

@@ -11,20 +11,37 @@ const REASONS: Record<PromptPreview["lorebook_entries"][number]["reason"], strin
   recursion: "another entry named it",
 };
 
+/** Entry ids name nothing a person wrote: show an entry's name, or its keys, from the books the
+ * caller may read (a book they may not read keeps the id). */
+async function entryNames(preview: PromptPreview): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  const books = [...new Set(preview.lorebook_entries.map((e) => e.book_id).filter((id): id is string => !!id))];
+  await Promise.all(
+    books.map(async (id) => {
+      const answer = await api.GET("/v1/lorebooks/{lorebook_id}", { params: { path: { lorebook_id: id } } });
+      for (const entry of answer.data?.entries ?? []) {
+        const label = entry.name || entry.comment || (entry.keys ?? []).join(", ");
+        if (label) names.set(`${id}:${entry.id}`, `“${label}”`);
+      }
+    }),
+  );
+  return names;
+}
+
 type Props = { conversationId: string; draft: string; onClose: () => void };
 
 export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
   const content = draft.trim().slice(0, 16000);
-  const preview = useLoad(
-    async () =>
-      must(
-        await api.GET("/v1/conversations/{conversation_id}/prompt-preview", {
-          params: { path: { conversation_id: conversationId }, query: content ? { content, kind: "send" } : { kind: "continue" } },
-        }),
-      ),
-    [conversationId, content],
-  );
-  const p = preview.data;
+  const preview = useLoad(async () => {
+    const shown = must(
+      await api.GET("/v1/conversations/{conversation_id}/prompt-preview", {
+        params: { path: { conversation_id: conversationId }, query: content ? { content, kind: "send" } : { kind: "continue" } },
+      }),
+    );
+    return { preview: shown, names: await entryNames(shown) };
+  }, [conversationId, content]);
+  const p = preview.data?.preview;
+  const names = preview.data?.names ?? new Map<string, string>();
   return (
     <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="preview-title">
       <div className="sheet stack">
@@ -54,7 +71,7 @@ export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
               <ul aria-label="Activated lorebook entries" className="stack">
                 {p.lorebook_entries.map((e, i) => (
                   <li key={`${e.book_id ?? ""}:${e.entry_id}:${i}`}>
-                    <strong>{e.book_name || "A lorebook"}</strong> ({e.book_source}), entry {e.entry_id}:{" "}
+                    <strong>{e.book_name || "A lorebook"}</strong> ({e.book_source}), entry {names.get(`${e.book_id ?? ""}:${e.entry_id}`) ?? e.entry_id}:{" "}
                     {e.reason === "key" && e.key ? `key “${e.key}”` : REASONS[e.reason]}
                     {e.inserted ? "" : " — left out: over the token budget"}
                   </li>
