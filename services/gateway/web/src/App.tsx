@@ -7,6 +7,8 @@ import { ChatPage } from "./chat/ChatPage";
 import { CharacterEditor } from "./pages/CharacterEditor";
 import { Dashboard } from "./pages/Dashboard";
 import { LibraryPage } from "./pages/LibraryPage";
+import { LorebookEditor } from "./lore/LorebookEditor";
+import { LorebooksPage } from "./lore/LorebooksPage";
 import { SignIn } from "./pages/SignIn";
 import { href, useRoute, type Route } from "./route";
 import { isAdmin, SessionContext } from "./session";
@@ -21,6 +23,8 @@ function Page({ route }: { route: Route }) {
       return <AdminPage />;
     case "character":
       return <CharacterEditor key={route.characterId ?? "new"} characterId={route.characterId} />;
+    case "lorebooks":
+      return route.lorebookId ? <LorebookEditor key={route.lorebookId} lorebookId={route.lorebookId} /> : <LorebooksPage />;
     default:
       return <Dashboard />;
   }
@@ -64,6 +68,9 @@ export function App() {
           </a>
           <a href={href({ page: "library", conversationId: null })} aria-current={route.page === "library" ? "page" : undefined}>
             Library
+          </a>
+          <a href={href({ page: "lorebooks", lorebookId: null })} aria-current={route.page === "lorebooks" ? "page" : undefined}>
+            Lorebooks
           </a>
           {isAdmin(profile) && (
             <a href={href({ page: "admin" })} aria-current={route.page === "admin" ? "page" : undefined}>

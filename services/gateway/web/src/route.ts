@@ -7,13 +7,15 @@ export type Route =
   | { page: "chat"; conversationId: string }
   | { page: "library"; conversationId: string | null }
   | { page: "admin" }
-  | { page: "character"; characterId: string | null };
+  | { page: "character"; characterId: string | null }
+  | { page: "lorebooks"; lorebookId: string | null };
 
 export function parseRoute(hash: string): Route {
   const [, page, id] = hash.replace(/^#/, "").split("/");
   if (page === "chat" && id) return { page: "chat", conversationId: id };
   if (page === "library") return { page: "library", conversationId: id || null };
   if (page === "admin") return { page: "admin" };
+  if (page === "lorebooks") return { page: "lorebooks", lorebookId: id || null };
   if (page === "characters") return { page: "character", characterId: id && id !== "new" ? id : null };
   return { page: "dashboard" };
 }
@@ -28,6 +30,8 @@ export function href(route: Route): string {
       return "#/admin";
     case "character":
       return `#/characters/${route.characterId ?? "new"}`;
+    case "lorebooks":
+      return route.lorebookId ? `#/lorebooks/${route.lorebookId}` : "#/lorebooks";
     default:
       return "#/";
   }

@@ -13,6 +13,10 @@ export type Scene = Schemas["ScenePublic"];
 export type Asset = Schemas["AssetPublic"];
 export type Profile = Schemas["Profile"];
 export type ModelChoice = Schemas["ModelChoice"];
+export type Lorebook = Schemas["LorebookPublic"];
+export type LorebookEntry = Schemas["LorebookEntryData"];
+export type PromptPreview = Schemas["PromptPreview"];
+export type SceneTemplate = Schemas["SceneTemplatePublic"];
 
 let token: string | null = null;
 

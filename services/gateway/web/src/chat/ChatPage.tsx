@@ -6,19 +6,29 @@ import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
+import { forgetDraft, waitingDraft } from "./draft";
+import { LorebookPanel } from "./LorebookPanel";
 import { MessageBubble } from "./MessageBubble";
+import { PromptPreviewPanel } from "./PromptPreviewPanel";
 import { QuickSettings } from "./QuickSettings";
 import { SceneCard } from "./SceneCard";
 import { SceneModal } from "./SceneModal";
 import { useScenes, type SceneView } from "./useScenes";
 import { useTurn } from "./useTurn";
 
-type Panel = { kind: "scene"; quick: boolean; previous: string | null } | { kind: "settings" } | { kind: "info" } | null;
+type Panel =
+  | { kind: "scene"; quick: boolean; previous: string | null }
+  | { kind: "settings" }
+  | { kind: "info" }
+  | { kind: "lore" }
+  | { kind: "preview" }
+  | null;
 
 export function ChatPage({ conversationId }: { conversationId: string }) {
   const [conversation, setConversation] = useState<Conversation | null>(null);
   const [messages, setMessages] = useState<Message[] | null>(null);
-  const [draft, setDraft] = useState("");
+  const [draft, setDraft] = useState(() => waitingDraft(conversationId));
+  useEffect(() => forgetDraft(conversationId), [conversationId]);
   const [problem, setProblem] = useState<string | null>(null);
   const [panel, setPanel] = useState<Panel>(null);
   const [pendingUser, setPendingUser] = useState<string | null>(null);
@@ -133,6 +143,12 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
           <Portrait name={name} url={conversation?.character.image_url} />
           <span>{name}</span>
         </button>
+        <button type="button" className="quiet" onClick={() => setPanel({ kind: "lore" })}>
+          Lorebooks
+        </button>
+        <button type="button" className="quiet" onClick={() => setPanel({ kind: "preview" })}>
+          Prompt preview
+        </button>
         <button type="button" className="quiet" onClick={() => setPanel({ kind: "settings" })}>
           Settings
         </button>
@@ -212,6 +228,8 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
         />
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
+      {panel?.kind === "lore" && conversation && <LorebookPanel conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
+      {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} draft={draft} onClose={() => setPanel(null)} />}
       {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
     </div>
   );

@@ -8,11 +8,13 @@ import { useSession } from "../session";
 import { useLoad } from "../useLoad";
 import { Problem } from "../parts";
 import { Portrait } from "./Portrait";
+import { ScenarioWizard } from "./ScenarioWizard";
 
 export function Dashboard() {
   const { profile } = useSession();
   const [query, setQuery] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
+  const [setting, setSetting] = useState<Character | null>(null);
   const characters = useLoad(async () => must(await api.GET("/v1/characters", { params: { query: { role: "ai", limit: 100 } } })).items, []);
   const conversations = useLoad(async () => must(await api.GET("/v1/conversations", { params: { query: { limit: 20 } } })).items, []);
 
@@ -67,9 +69,9 @@ export function Dashboard() {
             <a className="button" href={href({ page: "character", characterId: null })}>
               New character
             </a>
-            <CharacterImport onImported={(c) => void start(c)} />
           </div>
         </div>
+        <CharacterImport onImported={(c) => void start(c)} />
         <label className="search">
           Search characters
           <input type="search" value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Name or tag" />
@@ -91,6 +93,9 @@ export function Dashboard() {
                   ))}
                 </span>
               </button>
+              <button type="button" className="link" onClick={() => setSetting(c)} aria-label={`Set the scene with ${c.name}`}>
+                Set the scene
+              </button>
               {c.owner_id === profile.id && (
                 <a href={href({ page: "character", characterId: c.id })} aria-label={`Edit ${c.name}`}>
                   Edit
@@ -100,6 +105,7 @@ export function Dashboard() {
           ))}
         </ul>
       </section>
+      {setting && <ScenarioWizard character={setting} onClose={() => setSetting(null)} />}
     </div>
   );
 }
