@@ -33,15 +33,19 @@ def chromium_path() -> str | None:
     return os.environ.get("ROLEPLAY_CHROMIUM") or shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def web_stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
+    """The browser tests' own system, stopped when they are done: its services share the test
+    environment's topics and consumer groups, so left running beside the end-to-end tests'
+    system it would take half of their work (and each chat process keeps its own model
+    limits)."""
     if not (DIST / "index.html").is_file():
         pytest.fail("the web client is not built: run `make web`")
     async with running_stack(gateway_b=False) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Browser]:
     executable = chromium_path()
     if executable is None:
