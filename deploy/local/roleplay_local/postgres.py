@@ -51,10 +51,32 @@ def home() -> Path:
         return inside
     digest = hashlib.sha1(str(data_dir().resolve()).encode()).hexdigest()[:10]
     outside = Path("/var/lib/postgresql") / f"roleplay-{digest}"
-    outside.mkdir(parents=True, exist_ok=True)
     if not inside.is_symlink():
+        _discard_orphan(outside)
+        outside.mkdir(parents=True, exist_ok=True)
         inside.symlink_to(outside, target_is_directory=True)
     return outside
+
+
+def _discard_orphan(folder: Path) -> None:
+    """Remove a cluster left by an earlier data dir at the same path (a deleted checkout).
+
+    Its password lived in that data dir's credentials, which are gone with it, so the cluster
+    can never be used again; a new data dir gets a new cluster.
+    """
+    if not folder.exists():
+        return
+    binaries = bin_dir()
+    data = folder / "data"
+    if binaries is not None and (data / "postmaster.pid").exists():
+        subprocess.run(
+            [str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            user=_owner(),
+            cwd="/",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    shutil.rmtree(folder)
 
 
 def cluster() -> Path:
