@@ -810,6 +810,9 @@ export interface paths {
         /**
          * Keep Scene
          * @description Keep the scene in the library (a server-side copy); `library.saved` follows.
+         *
+         *     Each save is a new command (a retry with the same `Idempotency-Key` is the same one): the
+         *     library keeps a scene once while its copy exists, and again after that copy was deleted.
          */
         post: operations["keep_scene_v1_scenes__scene_id__save_post"];
         delete?: never;
@@ -8142,7 +8145,9 @@ export interface operations {
     keep_scene_v1_scenes__scene_id__save_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
             path: {
                 scene_id: string;
             };
