@@ -7,11 +7,13 @@ from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
 from roleplay_gateway.characters.card_endpoints import router as cards
 from roleplay_gateway.characters.endpoints import router as characters
+from roleplay_gateway.characters.suggestions import router as character_suggestions
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.lorebooks.endpoints import router as lorebooks
 from roleplay_gateway.scenes.endpoints import router as scenes
+from roleplay_gateway.scenes.enhance_prompt import router as enhance_prompt
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
 from roleplay_gateway.turns.prompt_preview import router as prompt_preview
@@ -20,6 +22,7 @@ from roleplay_gateway.web import router as web
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
+    character_suggestions,
     characters,
     cards,
     lorebooks,
@@ -28,6 +31,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     turns,
     prompt_preview,
     scenes,
+    enhance_prompt,
     library,
     models,
     catalog_admin,
