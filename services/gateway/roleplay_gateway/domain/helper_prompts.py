@@ -89,7 +89,7 @@ def enhance_messages(
 
 
 _LEADING_LABEL = re.compile(
-    r"^\s*(?:\*\*)?(?:improved|enhanced)?\s*prompt\s*(?:\*\*)?\s*:\s*", re.I
+    r"^\s*\**\s*(?:(?:improved|enhanced)\s+)?prompt\s*\**\s*:\s*\**\s*", re.I
 )
 
 
