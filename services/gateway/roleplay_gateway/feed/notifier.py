@@ -74,9 +74,9 @@ class FeedNotifier:
                 connection.terminate()
                 self._on_lost(connection)
 
-    def _on_lost(self, _conn: object) -> None:
-        if self._stopped or self._reconnecting is not None:
-            return
+    def _on_lost(self, connection: object) -> None:
+        if self._stopped or self._reconnecting is not None or connection is not self._connection:
+            return  # stopping, already reconnecting, or a connection already replaced
         log.warning("feed notifications lost; reconnecting")
         self._reconnecting = asyncio.create_task(self._reconnect(), name="feed-notifier")
 
