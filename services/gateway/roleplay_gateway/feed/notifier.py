@@ -23,6 +23,8 @@ log = get_logger(__name__)
 
 RECONNECT_MAX_SECONDS = 10.0
 WATCH_SECONDS = 5.0
+LISTENER_NAME = "roleplay-gateway-feed-listener"
+"""The LISTEN connection's `application_name`, as `pg_stat_activity` shows it."""
 
 
 class FeedNotifier:
@@ -56,7 +58,9 @@ class FeedNotifier:
             await self._connection.close()
 
     async def _listen(self) -> None:
-        connection = await asyncpg.connect(self.url)
+        connection = await asyncpg.connect(
+            self.url, server_settings={"application_name": LISTENER_NAME}
+        )
         await connection.add_listener(CHANNEL, self._on_notify)
         connection.add_termination_listener(self._on_lost)
         self._connection = connection
