@@ -114,6 +114,8 @@ class Turn(SQLModel, table=True):
 
 
 MESSAGES: sa.Table = Message.__table__  # type: ignore[attr-defined]
+TURNS: sa.Table = Turn.__table__  # type: ignore[attr-defined]
+CONVERSATIONS: sa.Table = Conversation.__table__  # type: ignore[attr-defined]
 
 
 def message_view(m: Message) -> dict[str, Any]:

@@ -47,7 +47,9 @@ from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
+    CONVERSATIONS,
     MESSAGES,
+    TURNS,
     Conversation,
     Message,
     Turn,
@@ -59,7 +61,8 @@ from roleplay_chat.store import (
 from roleplay_chat.stream_limits import StreamLimits
 from roleplay_chat.worker_health import WorkerHealth
 from roleplay_common.broker import Topics, envelope_headers
-from roleplay_common.db import add_to_outbox, claim_event
+from roleplay_common.db import add_to_outbox
+from roleplay_common.db.plumbing import processed_events_table
 from roleplay_common.events import (
     ChatTurnCompleted,
     ChatTurnDelta,
@@ -86,7 +89,7 @@ FIRST_DELTA = Histogram(
     "From the turn command's request time to its first published delta.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
-TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
+FINISHED_TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
 
 PREVIEW_CHARS = 160
 
@@ -127,12 +130,13 @@ class TurnRunner:
 
     async def accept(self, command: RequestChatTurn, envelope: EventEnvelope) -> Prepared | None:
         """Record the turn and the user message, and read what the prompt needs while the
-        transaction is open; None when there is nothing to run."""
-        schema = self.runtime.schema
+        transaction is open; None when there is nothing to run.
+
+        Every turn makes this trip, so it is four statements: claim the command and record
+        the turn; lock the conversation; store the user message with the conversation's
+        preview; read the history."""
         async with self.runtime.db.transaction() as session:
-            if not await claim_event(session, schema, envelope, consumer="turns"):
-                return None
-            if await session.get(Turn, command.turn_id) is not None:
+            if not await self._record_turn(session, command, envelope):
                 return None
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             refusal = _refusal(conversation, command)
@@ -145,25 +149,53 @@ class TurnRunner:
                     code="nothing_to_regenerate",
                     message="the conversation has no reply to regenerate",
                 )
-            turn = Turn(
-                id=command.turn_id,
-                conversation_id=command.conversation_id,
-                user_id=command.user_id,
-                kind=command.kind,
-                user_message_id=command.user_message_id,
-                command=envelope.model_dump(mode="json"),
-                lease_owner=self.instance,
-                lease_until=self._lease_end(),
-            )
-            session.add(turn)
             if refusal is not None:
+                turn = await session.get(Turn, command.turn_id)
+                assert turn is not None
                 self._finish_failed(session, turn, refusal)
                 await self._emit_failed(session, command, envelope, refusal, deltas=0)
                 return None
             assert conversation is not None
             if command.kind == "send" and command.content is not None:
-                await _store_user_message(session, command, conversation)
+                await _store_user_message(session, command)
             return await self._prepare(session, command, conversation)
+
+    async def _record_turn(
+        self, session: AsyncSession, command: RequestChatTurn, envelope: EventEnvelope
+    ) -> bool:
+        """Claim the command and record its turn, in one statement; False when either was
+        seen before (a redelivered or replayed command)."""
+        claimed = (
+            insert(processed_events_table(self.runtime.schema))
+            .values(event_id=envelope.id, consumer="turns", event_type=envelope.type)
+            .on_conflict_do_nothing()
+            .returning(sa.literal(1).label("claimed"))
+            .cte("claimed")
+        )
+        row = {
+            "id": command.turn_id,
+            "conversation_id": command.conversation_id,
+            "user_id": command.user_id,
+            "kind": command.kind,
+            "status": "requested",
+            "user_message_id": command.user_message_id,
+            "deltas": 0,
+            "command": envelope.model_dump(mode="json"),
+            "lease_owner": self.instance,
+            "lease_until": self._lease_end(),
+            "created_at": datetime.now(UTC),
+        }
+        columns = [TURNS.c[name] for name in row]
+        values = sa.select(
+            *(sa.literal(value, type_=TURNS.c[name].type) for name, value in row.items())
+        ).select_from(claimed)
+        recorded = await session.execute(
+            insert(TURNS)
+            .from_select(columns, values)
+            .on_conflict_do_nothing()
+            .returning(TURNS.c.id)
+        )
+        return recorded.first() is not None
 
     def schedule(
         self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
@@ -287,7 +319,7 @@ class TurnRunner:
             if announced is not None:
                 await announced()
             await self._fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
-            TURNS.labels("failed").inc()
+            FINISHED_TURNS.labels("failed").inc()
             return
         except BaseException:
             reply_stream.abandon()
@@ -303,7 +335,7 @@ class TurnRunner:
             estimated_in=estimated_in,
             lore=activation_records(prompts[reply.route.model_key]),
         )
-        TURNS.labels("completed").inc()
+        FINISHED_TURNS.labels("completed").inc()
         log.info(
             "turn completed",
             kind=command.kind,
@@ -651,12 +683,11 @@ async def _unfinished(session: AsyncSession, turn_id: uuid.UUID) -> bool:
     return turn is not None and turn.finished_at is None
 
 
-async def _store_user_message(
-    session: AsyncSession, command: RequestChatTurn, conversation: Conversation
-) -> None:
+async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -> None:
+    """The user's message and the conversation's preview, in one statement."""
     assert command.content is not None
     now = datetime.now(UTC)
-    await session.execute(
+    stored = (
         insert(MESSAGES)
         .values(
             id=command.user_message_id or uuid.uuid4(),
@@ -674,9 +705,14 @@ async def _store_user_message(
             updated_at=now,
         )
         .on_conflict_do_nothing()
+        .cte("stored")
     )
-    conversation.updated_at = now
-    conversation.last_message_preview = command.content[:PREVIEW_CHARS]
+    await session.execute(
+        sa.update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == command.conversation_id)
+        .values(updated_at=now, last_message_preview=command.content[:PREVIEW_CHARS])
+        .add_cte(stored)
+    )
 
 
 def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:
