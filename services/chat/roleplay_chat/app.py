@@ -16,6 +16,7 @@ from roleplay_common.events import (
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
+    ChatTurnRestarted,
     ChatTurnStarted,
     RequestChatTurn,
     UsageRecorded,
@@ -39,7 +40,8 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
     async def start(runtime: Runtime) -> None:
         await stream_producer.start()
         runtime.spawn(turns.health.run(), "worker-health")
-        runtime.spawn(turns.watch_abandoned_turns(), "abandoned-turns")
+        runtime.spawn(turns.takeover.keep_leases(), "turn-leases")
+        runtime.spawn(turns.takeover.watch(), "turn-takeover")
 
     async def stop(runtime: Runtime) -> None:
         await turns.shutdown()
@@ -57,6 +59,7 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
+            ChatTurnRestarted,
             ChatTurnCompleted,
             ChatTurnFailed,
             UsageRecorded,

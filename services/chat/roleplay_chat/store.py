@@ -109,6 +109,7 @@ class Turn(SQLModel, table=True):
     command: dict[str, Any] = Field(default_factory=dict, sa_type=pg.JSONB)
     lease_owner: str | None = None
     lease_until: datetime | None = Field(default=None, sa_type=_tz())
+    restarts: int = 0
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
     finished_at: datetime | None = Field(default=None, sa_type=_tz())
 

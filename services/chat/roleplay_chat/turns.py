@@ -8,14 +8,13 @@
    with retries and fallback, publish every piece of text as it arrives, then store the reply
    and publish `chat.turn.completed` and `usage.recorded` through the outbox, in one
    transaction. A failure stores nothing but the failure, and says why.
-3. `end_abandoned_turns`: a turn whose process died mid-stream (its lease expired) is ended
-   with `turn_interrupted`, so no client waits forever.
+3. A turn whose instance stopped mid-stream (its lease ran out) is taken over by another
+   instance and its reply produced again (`takeover`), so no client waits forever.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -59,6 +58,7 @@ from roleplay_chat.store import (
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
+from roleplay_chat.takeover import TurnTakeover
 from roleplay_chat.worker_health import WorkerHealth
 from roleplay_common.broker import Topics, envelope_headers
 from roleplay_common.db import add_to_outbox
@@ -121,6 +121,7 @@ class TurnRunner:
         self.limits = StreamLimits()
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
+        self.takeover = TurnTakeover(self)
 
     @property
     def topics(self) -> Topics:
@@ -180,6 +181,7 @@ class TurnRunner:
             "status": "requested",
             "user_message_id": command.user_message_id,
             "deltas": 0,
+            "restarts": 0,
             "command": envelope.model_dump(mode="json"),
             "lease_owner": self.instance,
             "lease_until": self._lease_end(),
@@ -206,29 +208,37 @@ class TurnRunner:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        try:
+            await self.takeover.release()
+        except Exception as exc:
+            log.warning("could not give back turn leases", error=type(exc).__name__)
 
     async def _run_guarded(
-        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+        self,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        prepared: Prepared,
+        *,
+        restart_after: int | None = None,
     ) -> None:
+        """Run the turn; with `restart_after`, one taken over from a stopped instance (see
+        `takeover`), whose start was announced already."""
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
-            # The lease is renewed while the turn waits behind others of its conversation
-            # too: a queued turn is not abandoned.
-            heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
             try:
-                announced = await self._announce(command, envelope)
+                announced = None
+                if restart_after is None:
+                    announced = await self._announce(command, envelope)
                 async with self._conversation_locks[command.conversation_id]:
                     if await self._still_ours(command.turn_id):
-                        await self.run(command, envelope, prepared, announced)
+                        await self.run(
+                            command, envelope, prepared, announced, restart_after=restart_after
+                        )
                     else:
-                        log.warning("turn was ended while it waited; not running it")
+                        log.warning("turn was ended or taken over while it waited; not running")
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("turn crashed; it will be ended when its lease expires")
-            finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+                log.exception("turn crashed; it will be taken over when its lease expires")
 
     # -- 2. run ----------------------------------------------------------------------------
 
@@ -238,9 +248,12 @@ class TurnRunner:
         envelope: EventEnvelope,
         prepared: Prepared,
         announced: Callable[[], Awaitable[None]] | None = None,
+        *,
+        restart_after: int | None = None,
     ) -> None:
         """Stream the reply and store it. `announced` confirms `turn.started` (sent, not yet
-        acknowledged: the provider call does not wait for the broker) before the turn ends."""
+        acknowledged: the provider call does not wait for the broker) before the turn ends.
+        `restart_after`: the last `seq` a stopped instance published for this turn."""
         history, memory = prepared.history, prepared.memory
         plan = plan_prompt(command, history, memory=memory)
         estimated_in: dict[str, int] = {}
@@ -259,9 +272,11 @@ class TurnRunner:
             ),
             window=self.settings.delta_window_ms / 1000,
         )
+        if restart_after is not None:
+            await reply_stream.restart(restart_after, "instance_stopped")
 
         async def on_text(text: str) -> None:
-            if reply_stream.seq == 0:
+            if reply_stream.seq == 0 and restart_after is None:
                 FIRST_DELTA.observe(
                     max((datetime.now(UTC) - command.requested_at).total_seconds(), 0)
                 )
@@ -398,8 +413,8 @@ class TurnRunner:
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             if conversation is None:  # deleted while the reply streamed
                 return
-            if not await _unfinished(session, command.turn_id):
-                log.warning("turn was ended (lease expired) before its reply was stored")
+            if not await _unfinished(session, command.turn_id, self.instance):
+                log.warning("turn was ended or taken over before its reply was stored")
                 return
             message = await self._store_reply(session, command, reply.text)
             await session.execute(
@@ -476,91 +491,26 @@ class TurnRunner:
         error = TurnError(code=failure.code, message=failure.message)
         async with self.runtime.db.transaction() as session:
             turn = await session.get(Turn, command.turn_id, with_for_update=True)
-            if turn is not None and turn.finished_at is not None:
-                return  # already ended (its lease expired): one ending per turn
+            if turn is not None and (
+                turn.finished_at is not None or turn.lease_owner != self.instance
+            ):
+                return  # ended already, or taken over: one ending per turn, by its holder
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
             await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
-
-    # -- 3. abandoned turns ----------------------------------------------------------------
-
-    async def end_abandoned_turns(self) -> int:
-        """End turns whose lease expired: their process died mid-reply."""
-        error = TurnError(
-            code="turn_interrupted", message="the reply was interrupted; please try again"
-        )
-        ended = 0
-        async with self.runtime.db.transaction() as session:
-            turns = (
-                (
-                    await session.execute(
-                        sa.select(Turn)
-                        .where(
-                            col(Turn.finished_at).is_(None),
-                            col(Turn.lease_until) < datetime.now(UTC),
-                        )
-                        .limit(100)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for turn in turns:
-                command = EventEnvelope.model_validate(turn.command)
-                payload = command.payload()
-                assert isinstance(payload, RequestChatTurn)
-                self._finish_failed(session, turn, error, deltas=turn.deltas)
-                await self._emit_failed(session, payload, command, error, deltas=turn.deltas)
-                ended += 1
-        if ended:
-            log.warning("ended abandoned turns", count=ended)
-        return ended
-
-    async def watch_abandoned_turns(self) -> None:
-        while True:
-            try:
-                await self.end_abandoned_turns()
-            except Exception:
-                log.exception("could not end abandoned turns")
-            await asyncio.sleep(self.settings.turn_lease_seconds / 2)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _lease_end(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
 
-    async def _renew_lease(self, turn_id: uuid.UUID) -> None:
-        """Keep the turn's lease while it runs. A failed renewal (a database blip) is retried
-        soon and never ends the turn; a turn that is no longer ours is left alone."""
-        interval = self.settings.turn_lease_seconds / 3
-        wait = interval
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                async with self.runtime.db.transaction() as session:
-                    renewed = await session.execute(
-                        sa.update(Turn)
-                        .where(
-                            col(Turn.id) == turn_id,
-                            col(Turn.finished_at).is_(None),
-                            col(Turn.lease_owner) == self.instance,
-                        )
-                        .values(lease_until=self._lease_end(), status="streaming")
-                        .returning(col(Turn.id))
-                    )
-                    if renewed.first() is None:
-                        return
-                wait = interval
-            except Exception as exc:
-                log.warning("could not renew a turn's lease; retrying", error=type(exc).__name__)
-                wait = min(interval, 1.0)
-
     async def _still_ours(self, turn_id: uuid.UUID) -> bool:
         async with self.runtime.db.reading() as session:
             turn = await session.get(Turn, turn_id)
-            return turn is not None and turn.finished_at is None
+            return (
+                turn is not None and turn.finished_at is None and turn.lease_owner == self.instance
+            )
 
     def _finish_failed(
         self, session: AsyncSession, turn: Turn, error: TurnError, *, deltas: int = 0
@@ -677,10 +627,10 @@ def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> Tur
     return None
 
 
-async def _unfinished(session: AsyncSession, turn_id: uuid.UUID) -> bool:
-    """Lock the turn's row; False when it has ended already."""
+async def _unfinished(session: AsyncSession, turn_id: uuid.UUID, instance: str) -> bool:
+    """Lock the turn's row; False when it has ended already or another instance took it."""
     turn = await session.get(Turn, turn_id, with_for_update=True)
-    return turn is not None and turn.finished_at is None
+    return turn is not None and turn.finished_at is None and turn.lease_owner == instance
 
 
 async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -> None:

@@ -233,6 +233,18 @@ class ChatTurnDelta(TurnFact):
     text: str
 
 
+class ChatTurnRestarted(TurnFact):
+    """The reply starts over: the instance that streamed it stopped, and another took the turn
+    over. Readers drop the text of the deltas before this one; `seq` continues, so the
+    stream has no gap, and the stored reply is the text of the deltas after it."""
+
+    event_type: ClassVar[str] = "chat.turn.restarted"
+    topic: ClassVar[str] = "chat.turn.deltas"
+
+    seq: int
+    reason: str
+
+
 class TurnUsage(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -2940,7 +2940,8 @@ export interface components {
         };
         /**
          * TurnCompleted
-         * @description `turn.completed`: the stored assistant message; the concatenated deltas are its text.
+         * @description `turn.completed`: the stored assistant message; the concatenated deltas (after the
+         *     last `turn.restarted`, if any) are its text.
          */
         TurnCompleted: {
             message: components["schemas"]["MessagePublic"];
@@ -2989,6 +2990,23 @@ export interface components {
         TurnOptions: {
             /** Model */
             model?: string | null;
+        };
+        /**
+         * TurnRestarted
+         * @description `turn.restarted`: the reply starts over (the chat instance producing it stopped and
+         *     another took the turn over). Drop the text of the deltas before it; the reply is the
+         *     text of the deltas after it. SSE id = `seq`, continuing the stream without a gap.
+         */
+        TurnRestarted: {
+            /** Reason */
+            reason: string;
+            /** Seq */
+            seq: number;
+            /**
+             * Turn Id
+             * Format: uuid
+             */
+            turn_id: string;
         };
         /**
          * TurnStarted
