@@ -35,6 +35,7 @@ from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, Libra
 from roleplay_common.events.scenes import (
     Modification,
     RecentMessage,
+    ReferenceImage,
     RequestSceneJob,
     SceneJobCompleted,
     SceneJobFailed,
@@ -67,6 +68,7 @@ __all__ = [
     "Pong",
     "PromptTemplate",
     "RecentMessage",
+    "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
     "SceneContext",
