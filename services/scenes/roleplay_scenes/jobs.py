@@ -24,23 +24,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
-import socket
 import time
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from PIL import Image
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from roleplay_common.broker import publish_raw
 from roleplay_common.db import add_to_outbox, claim_event
 from roleplay_common.events import (
     EventEnvelope,
@@ -50,19 +44,23 @@ from roleplay_common.events import (
     ModelRoute,
     RequestSceneJob,
     SceneJobCompleted,
-    SceneJobFailed,
-    SceneJobProgressed,
     StoredImage,
-    UsageRecorded,
 )
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
-from roleplay_common.webhooks import webhook_token
 from roleplay_scenes import leases
 from roleplay_scenes.domain.consistency import consistency_for, image_arguments, pick_references
 from roleplay_scenes.domain.scene_prompt import compose, narrative_request, strength
-from roleplay_scenes.providers import fal_queue, openai_images, replicate
+from roleplay_scenes.job_state import (
+    Call,
+    JobCancelledError,
+    JobFailedError,
+    LeaseLostError,
+    Outcome,
+    elapsed_ms,
+)
+from roleplay_scenes.provider_runs import ProviderRuns
 from roleplay_scenes.providers.errors import ImageProviderError
 from roleplay_scenes.providers.narrative import write_narrative
 from roleplay_scenes.references import portrait_url, scene_image_url
@@ -72,44 +70,7 @@ from roleplay_scenes.store import Scene, SceneJob, WorkspaceAsset
 log = get_logger(__name__)
 
 
-FINISHED = ("completed", "failed", "cancelled")
-
-
-class JobCancelledError(Exception):
-    pass
-
-
-class LeaseLostError(Exception):
-    """Another instance holds the job now (or it ended meanwhile): this copy stops quietly."""
-
-
-class JobFailedError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Call:
-    """One provider call, for usage accounting."""
-
-    route: ModelRoute
-    request_type: str
-    ok: bool
-    latency_ms: int
-    status: int | None = None
-    code: str | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-
-
-@dataclass
-class Outcome:
-    calls: list[Call] = field(default_factory=list)
-
-
-class JobRunner:
+class JobRunner(ProviderRuns):
     def __init__(
         self,
         runtime: Runtime,
@@ -118,14 +79,10 @@ class JobRunner:
         *,
         instance: str | None = None,
     ) -> None:
-        self.runtime = runtime
-        self.settings = settings
-        self.http = http
-        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        super().__init__(runtime, settings, http, instance=instance)
         self._slots = asyncio.Semaphore(settings.max_concurrent_jobs)
         self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._callbacks: dict[uuid.UUID, asyncio.Event] = {}
         self._stopping = False
 
     # -- 1. accept -------------------------------------------------------------------------
@@ -310,11 +267,20 @@ class JobRunner:
             )
         except ImageProviderError as exc:
             outcome.calls.append(
-                Call(route, "scene_narrative", False, _ms(started), exc.status, exc.code)
+                Call(route, "scene_narrative", False, elapsed_ms(started), exc.status, exc.code)
             )
             return f"{command.character.name} in the scene"
         outcome.calls.append(
-            Call(route, "scene_narrative", True, _ms(started), 200, None, tokens_in, tokens_out)
+            Call(
+                route,
+                "scene_narrative",
+                True,
+                elapsed_ms(started),
+                200,
+                None,
+                tokens_in,
+                tokens_out,
+            )
         )
         return text
 
@@ -337,7 +303,7 @@ class JobRunner:
                     image = await self._store(command, data, content_type)
                 except ImageProviderError as exc:
                     outcome.calls.append(
-                        Call(route, request_type, False, _ms(started), exc.status, exc.code)
+                        Call(route, request_type, False, elapsed_ms(started), exc.status, exc.code)
                     )
                     last = exc
                     await self._set_job(command.job_id, provider_handle=None)
@@ -345,151 +311,11 @@ class JobRunner:
                         break
                     await asyncio.sleep(self.settings.provider_backoff_seconds * 2**attempt)
                     continue
-                outcome.calls.append(Call(route, request_type, True, _ms(started), 200))
+                outcome.calls.append(Call(route, request_type, True, elapsed_ms(started), 200))
                 return image, route
         if last is None:
             raise JobFailedError("no_model_available", "no image model is available")
         raise JobFailedError(last.code, last.message)
-
-    async def _run_on(
-        self,
-        command: RequestSceneJob,
-        envelope: EventEnvelope,
-        route: ModelRoute,
-        arguments: dict[str, Any],
-    ) -> tuple[bytes, str]:
-        """The image bytes from the route's provider, by its protocol."""
-        if route.provider_kind == "openai_images":
-            await self._set_job(command.job_id, model=route.model_key, delivered_by="response")
-            await self._report(command, envelope, 0.5, "painting")
-            return await openai_images.generate(self.http, route, arguments), "image/png"
-        if route.provider_kind == "replicate":
-            url = await self._replicate(command, envelope, route, arguments)
-        else:
-            result = await self._fal(command, envelope, route, arguments)
-            url = result["images"][0]["url"]
-        return await fal_queue.download(self.http, url)
-
-    async def _replicate(
-        self,
-        command: RequestSceneJob,
-        envelope: EventEnvelope,
-        route: ModelRoute,
-        arguments: dict[str, Any],
-    ) -> str:
-        handle = await self._handle(command, "replicate", route)
-        if handle is not None:
-            prediction: dict[str, Any] = dict(handle["prediction"])
-            await self._report(command, envelope, 0.3, "resuming")
-        else:
-            prediction = await replicate.create(self.http, route, arguments)
-            await self._set_job(
-                command.job_id,
-                provider_request_id=prediction["id"],
-                model=route.model_key,
-                provider_handle={
-                    "kind": "replicate",
-                    "model_key": route.model_key,
-                    "prediction": {"id": prediction["id"], "urls": prediction["urls"]},
-                },
-            )
-        deadline = time.monotonic() + self.settings.job_timeout_seconds
-        progress = 0.3
-        while True:
-            if (await self._current(command)).cancel_requested:
-                with contextlib.suppress(ImageProviderError):
-                    await replicate.cancel(self.http, route, prediction)
-                raise JobCancelledError
-            prediction = await replicate.get(self.http, route, prediction)
-            status = prediction["status"]
-            if status == "succeeded" and prediction.get("output"):
-                await self._set_job(command.job_id, delivered_by="poll")
-                output = prediction["output"]
-                return str(output[0] if isinstance(output, list) else output)
-            if status in ("failed", "canceled"):
-                raise ImageProviderError(
-                    "provider_failed", str(prediction.get("error") or status), retryable=True
-                )
-            if time.monotonic() > deadline:
-                raise ImageProviderError(
-                    "provider_timeout", "the image took too long", retryable=True
-                )
-            progress = min(progress + 0.1, 0.85)
-            await self._report(command, envelope, progress, "painting")
-            await asyncio.sleep(self.settings.poll_interval_seconds)
-
-    async def _fal(
-        self,
-        command: RequestSceneJob,
-        envelope: EventEnvelope,
-        route: ModelRoute,
-        arguments: dict[str, Any],
-    ) -> dict[str, Any]:
-        handle = await self._handle(command, "fal", route)
-        if handle is not None:
-            submitted = fal_queue.Submitted(
-                handle["request_id"],
-                handle["status_url"],
-                handle["response_url"],
-                handle["cancel_url"],
-            )
-            await self._report(command, envelope, 0.3, "resuming")
-        else:
-            await self._set_job(command.job_id, provider_result=None, delivered_by=None)
-            submitted = await fal_queue.submit(
-                self.http, route, arguments, self._webhook_url(command)
-            )
-            await self._set_job(
-                command.job_id,
-                provider_request_id=submitted.request_id,
-                model=route.model_key,
-                provider_handle={
-                    "kind": "fal",
-                    "model_key": route.model_key,
-                    "request_id": submitted.request_id,
-                    "status_url": submitted.status_url,
-                    "response_url": submitted.response_url,
-                    "cancel_url": submitted.cancel_url,
-                },
-            )
-        deadline = time.monotonic() + self.settings.job_timeout_seconds
-        progress = 0.3
-        callback = self._callbacks.setdefault(command.job_id, asyncio.Event())
-        while True:
-            job = await self._current(command)
-            if job.cancel_requested:
-                with contextlib.suppress(ImageProviderError):
-                    await fal_queue.cancel(self.http, route, submitted)
-                raise JobCancelledError
-            if job.provider_result is not None:
-                return await self._delivered(command, job.provider_result)
-            state = await fal_queue.status(self.http, route, submitted)
-            if state == "COMPLETED":
-                await self._set_job(command.job_id, delivered_by="poll")
-                return await fal_queue.result(self.http, route, submitted)
-            if state not in ("IN_QUEUE", "IN_PROGRESS"):
-                raise ImageProviderError(
-                    "provider_failed", f"the job ended {state}", retryable=True
-                )
-            if time.monotonic() > deadline:
-                raise ImageProviderError(
-                    "provider_timeout", "the image took too long", retryable=True
-                )
-            progress = min(progress + 0.1, 0.85)
-            stage = "waiting in the queue" if state == "IN_QUEUE" else "painting"
-            await self._report(command, envelope, progress, stage)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(callback.wait(), self.settings.poll_interval_seconds)
-            callback.clear()
-
-    async def _handle(
-        self, command: RequestSceneJob, kind: str, route: ModelRoute
-    ) -> dict[str, Any] | None:
-        """The provider request an earlier run of this job submitted to `route`, if any."""
-        handle = (await self._job(command)).provider_handle
-        if handle and handle.get("kind") == kind and handle.get("model_key") == route.model_key:
-            return handle
-        return None
 
     async def _store(self, command: RequestSceneJob, data: bytes, content_type: str) -> StoredImage:
         thumbnail, width, height = await asyncio.to_thread(
@@ -613,71 +439,6 @@ class JobRunner:
             await self._record_usage(session, command, envelope, outcome)
         log.warning("scene job ended", status="cancelled" if cancelled else "failed", code=code)
 
-    async def _finish(
-        self,
-        session: AsyncSession,
-        job: SceneJob,
-        cause: EventEnvelope,
-        code: str,
-        message: str,
-        *,
-        cancelled: bool = False,
-    ) -> None:
-        """End a locked, unfinished job `failed` or `cancelled`, with its event."""
-        status = "cancelled" if cancelled else "failed"
-        job.status, job.error_code, job.error_message = status, code, message
-        job.finished_at = job.updated_at = datetime.now(UTC)
-        await session.execute(
-            sa.update(Scene).where(col(Scene.id) == job.scene_id).values(status=status)
-        )
-        await add_to_outbox(
-            session,
-            self.runtime.schema,
-            self.runtime.topics,
-            self._envelope(
-                SceneJobFailed(
-                    job_id=job.id,
-                    scene_id=job.scene_id,
-                    conversation_id=job.conversation_id,
-                    user_id=job.user_id,
-                    code=code,
-                    message=message,
-                    cancelled=cancelled,
-                ),
-                cause,
-            ),
-        )
-
-    def _webhook_url(self, command: RequestSceneJob) -> str | None:
-        base = self.settings.webhook_base_url
-        if not base:
-            return None
-        token = webhook_token(self.settings.webhook_secret.get_secret_value(), str(command.job_id))
-        return f"{base.rstrip('/')}/v1/webhooks/fal/{command.job_id}?token={token}"
-
-    async def _delivered(self, command: RequestSceneJob, body: dict[str, Any]) -> dict[str, Any]:
-        """A result the provider sent to the webhook (fal: `status` OK/ERROR, `payload`)."""
-        await self._set_job(command.job_id, delivered_by="webhook")
-        payload = body.get("payload")
-        if body.get("status") != "OK" or not isinstance(payload, dict) or not payload.get("images"):
-            raise ImageProviderError(
-                "provider_failed",
-                str(body.get("error") or "the provider reported an error"),
-                retryable=True,
-            )
-        return payload
-
-    async def record_callback(self, job_id: uuid.UUID, body: dict[str, Any]) -> bool:
-        """Store a webhook result for the job's runner (on any instance) and wake it here."""
-        async with self.runtime.db.transaction() as session:
-            job = await session.get(SceneJob, job_id, with_for_update=True)
-            if job is None or job.finished_at is not None or job.provider_result is not None:
-                return job is not None
-            job.provider_result = body
-        if event := self._callbacks.get(job_id):
-            event.set()
-        return True
-
     # -- cancellation and expiry -----------------------------------------------------------
 
     async def cancel(self, job_id: uuid.UUID, user_id: uuid.UUID) -> SceneJob | None:
@@ -760,25 +521,6 @@ class JobRunner:
             self.schedule(command, cause)
         return len(resume)
 
-    async def _cancel_at_provider(self, command: RequestSceneJob, handle: dict[str, Any]) -> None:
-        route = next((r for r in command.routes if r.model_key == handle.get("model_key")), None)
-        if route is None:
-            return
-        with contextlib.suppress(ImageProviderError, KeyError):
-            if handle.get("kind") == "fal":
-                await fal_queue.cancel(
-                    self.http,
-                    route,
-                    fal_queue.Submitted(
-                        handle["request_id"],
-                        handle["status_url"],
-                        handle["response_url"],
-                        handle["cancel_url"],
-                    ),
-                )
-            elif handle.get("kind") == "replicate":
-                await replicate.cancel(self.http, route, handle["prediction"])
-
     # -- kept copies -----------------------------------------------------------------------
 
     async def record_kept(self, fact: LibraryAssetSaved) -> None:
@@ -831,109 +573,6 @@ class JobRunner:
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self.settings.sweep_interval_seconds)
 
-    # -- helpers ---------------------------------------------------------------------------
-
-    async def _job(self, command: RequestSceneJob) -> SceneJob:
-        async with self.runtime.db.transaction() as session:
-            job = await session.get(SceneJob, command.job_id)
-        assert job is not None
-        return job
-
-    async def _current(self, command: RequestSceneJob) -> SceneJob:
-        """The job, as long as this instance still holds it (else `LeaseLostError`)."""
-        job = await self._job(command)
-        if job.finished_at is not None or job.lease_owner != self.instance:
-            raise LeaseLostError
-        return job
-
-    async def _check_cancel(self, command: RequestSceneJob) -> None:
-        if (await self._current(command)).cancel_requested:
-            raise JobCancelledError
-
-    async def _set_job(self, job_id: uuid.UUID, **values: Any) -> None:
-        async with self.runtime.db.transaction() as session:
-            await session.execute(
-                sa.update(SceneJob)
-                .where(col(SceneJob.id) == job_id, col(SceneJob.finished_at).is_(None))
-                .values(updated_at=datetime.now(UTC), **values)
-            )
-
-    async def _report(
-        self, command: RequestSceneJob, envelope: EventEnvelope, progress: float, stage: str
-    ) -> None:
-        await self._set_job(command.job_id, status="processing", progress=progress, stage=stage)
-        fact = self._progress(command, "processing", progress, stage)
-        await publish_raw(
-            self.runtime.broker,
-            self.runtime.topics.name(SceneJobProgressed),
-            self._envelope(fact, envelope),
-        )
-
-    @staticmethod
-    def _progress(
-        command: RequestSceneJob, status: str, progress: float, stage: str
-    ) -> SceneJobProgressed:
-        return SceneJobProgressed(
-            job_id=command.job_id,
-            scene_id=command.scene_id,
-            conversation_id=command.conversation_id,
-            user_id=command.user_id,
-            status=status,
-            progress=progress,
-            stage=stage,
-        )
-
-    def _envelope(self, payload: Any, cause: EventEnvelope) -> EventEnvelope:
-        return self.runtime.envelope(payload, causation=cause)
-
-    async def _record_usage(
-        self,
-        session: AsyncSession,
-        command: RequestSceneJob,
-        envelope: EventEnvelope,
-        outcome: Outcome,
-    ) -> None:
-        now = datetime.now(UTC)
-        events = []
-        for call in outcome.calls:
-            image = call.request_type != "scene_narrative"
-            cost_out = (
-                call.route.cost_per_image
-                if image and call.ok
-                else (
-                    Decimal(call.tokens_out) * call.route.output_cost_per_mtok / Decimal(1_000_000)
-                )
-            )
-            cost_in = (
-                Decimal(0)
-                if image
-                else (Decimal(call.tokens_in) * call.route.input_cost_per_mtok / Decimal(1_000_000))
-            )
-            events.append(
-                self._envelope(
-                    UsageRecorded(
-                        user_id=command.user_id,
-                        provider=call.route.provider,
-                        model=call.route.model_key,
-                        request_type=call.request_type,
-                        tokens_in=call.tokens_in,
-                        tokens_out=call.tokens_out,
-                        cost_in=cost_in.quantize(Decimal("0.000001")),
-                        cost_out=cost_out.quantize(Decimal("0.000001")),
-                        status="success"
-                        if call.ok
-                        else ("timeout" if call.code == "provider_timeout" else "error"),
-                        response_status=call.status,
-                        latency_ms=call.latency_ms,
-                        occurred_at=now,
-                        reference_id=str(command.job_id),
-                        error_code=call.code,
-                    ),
-                    envelope,
-                )
-            )
-        await add_to_outbox(session, self.runtime.schema, self.runtime.topics, *events)
-
 
 def _thumbnail(data: bytes, px: int) -> tuple[bytes, int, int]:
     try:
@@ -948,7 +587,3 @@ def _thumbnail(data: bytes, px: int) -> tuple[bytes, int, int]:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG")
     return out.getvalue(), width, height
-
-
-def _ms(started: float) -> int:
-    return int((time.monotonic() - started) * 1000)
