@@ -8,9 +8,12 @@ import asyncio
 import contextlib
 
 import httpx
+import sqlalchemy as sa
+from sqlmodel import col
 
 from roleplay_common.service import Runtime
 from roleplay_scenes.jobs import JobRunner
+from roleplay_scenes.store import SceneJob
 from tests.scenes.integration.conftest import (
     job_of,
     queued_events,
@@ -152,3 +155,45 @@ async def test_a_queued_job_and_an_orphaned_one_are_cancelled_at_once(
         done = await wait_job(runtime, orphan.job_id, until=("cancelled",), timeout=10)
     assert done.attempts == 1
     await jobs.http.aclose()
+
+
+async def test_a_graceful_stop_hands_jobs_over_at_once_and_a_lost_lease_stops_the_copy(
+    runtime: Runtime, standin: httpx.AsyncClient, scenes_standin: str
+) -> None:
+    await standin.post("/_standin/config", json={"image_job_ms": 20_000, "webhooks": False})
+    first = runner(runtime, "a", lease_seconds=60.0)
+    second = runner(runtime, "b", lease_seconds=60.0)
+    command, envelope = scene_command(scenes_standin)
+    await first.accept(command, envelope)
+    first.schedule(command, envelope)
+    async with asyncio.timeout(10):
+        while (await job_of(runtime, command.job_id)).provider_handle is None:
+            await asyncio.sleep(0.05)
+    await first.shutdown()  # releases its lease: no waiting out the 60 s
+    assert await second.take_over_expired() == 1
+    assert (await job_of(runtime, command.job_id)).lease_owner == "b"
+
+    # A copy whose lease was taken while it ran (a long pause, a partition) stops at renewal,
+    # and ends nothing: the job stays with its new holder.
+    paused = runner(runtime, "c", lease_seconds=60.0)
+    other, envelope = scene_command(scenes_standin)
+    await paused.accept(other, envelope)
+    paused.schedule(other, envelope)
+    async with asyncio.timeout(10):
+        while (await job_of(runtime, other.job_id)).provider_handle is None:
+            await asyncio.sleep(0.05)
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            sa.update(SceneJob).where(col(SceneJob.id) == other.job_id).values(lease_owner="d")
+        )
+    await paused.renew_leases()
+    await asyncio.sleep(0.2)
+    assert not paused._running
+    job = await job_of(runtime, other.job_id)
+    assert job.status == "processing" and job.lease_owner == "d"
+    assert not [e for e in await queued_events(runtime, other.job_id) if "failed" in e["type"]]
+    await second.renew_leases()
+    assert second._running  # the holder goes on
+    await second.shutdown()
+    for jobs in (first, second, paused):
+        await jobs.http.aclose()
