@@ -492,8 +492,13 @@ class JobRunner(ProviderRuns):
         async with self.runtime.db.transaction() as session:
             for job in await leases.expired(session):
                 cause = EventEnvelope.model_validate(job.command)
-                command = cause.payload()
-                assert isinstance(command, RequestSceneJob)
+                try:
+                    command = cause.payload()
+                    assert isinstance(command, RequestSceneJob)
+                except Exception:  # no longer readable: it cannot run again, so it ends
+                    log.exception("scene job unreadable", job_id=str(job.id))
+                    await self._finish(session, job, cause, "internal_error", "the job failed")
+                    continue
                 if job.cancel_requested:
                     if job.provider_handle:
                         stop_at_provider.append((command, job.provider_handle))
