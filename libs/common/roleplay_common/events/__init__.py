@@ -36,6 +36,7 @@ from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, Libra
 from roleplay_common.events.scenes import (
     Modification,
     RecentMessage,
+    ReferenceImage,
     RequestSceneJob,
     SceneJobCompleted,
     SceneJobFailed,
@@ -69,6 +70,7 @@ __all__ = [
     "Pong",
     "PromptTemplate",
     "RecentMessage",
+    "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
     "SceneContext",

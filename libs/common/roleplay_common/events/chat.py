@@ -158,6 +158,7 @@ class ModelRoute(BaseModel):
     output_cost_per_mtok: Decimal = Decimal(0)
     cost_per_image: Decimal = Decimal(0)
     health_url: str | None = None
+    task: str | None = Field(default=None, description="The catalog task the model serves.")
 
 
 class GenerationSettings(BaseModel):
