@@ -51,9 +51,11 @@ from roleplay_chat.store import (
     Conversation,
     Message,
     Turn,
+    alternative_stamp,
     get_conversation,
     last_assistant_message,
     message_view,
+    newest_message,
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
@@ -264,6 +266,7 @@ class TurnRunner:
                     max_tokens=prompt.max_tokens,
                     temperature=command.generation.temperature,
                     top_p=command.generation.top_p,
+                    stop=command.generation.stop,
                     first_token_timeout=min(
                         route.timeout_seconds, self.settings.first_token_timeout_seconds
                     ),
@@ -369,7 +372,7 @@ class TurnRunner:
             if not await _unfinished(session, command.turn_id):
                 log.warning("turn was ended (lease expired) before its reply was stored")
                 return
-            message = await self._store_reply(session, command, reply.text)
+            message = await self._store_reply(session, command, reply)
             await session.execute(
                 sa.update(Turn)
                 .where(col(Turn.id) == command.turn_id)
@@ -383,7 +386,7 @@ class TurnRunner:
                 )
             )
             conversation.updated_at = datetime.now(UTC)
-            conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
+            conversation.last_message_preview = message.content[:PREVIEW_CHARS]
             await session.flush()
             usage = _turn_usage(reply, estimated_in)
             await add_to_outbox(
@@ -406,16 +409,29 @@ class TurnRunner:
             await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
 
     async def _store_reply(
-        self, session: AsyncSession, command: RequestChatTurn, text: str
+        self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
     ) -> Message:
-        if command.kind == "regenerate":
+        text, stamp = reply.text, alternative_stamp(reply.route.model_key)
+        if command.kind in ("regenerate", "continue"):
             target = await last_assistant_message(session, command.conversation_id)
-            if target is not None:
+            newest = await newest_message(session, command.conversation_id)
+            if target is not None and command.kind == "regenerate":
                 alternatives = list(target.alternatives or [target.content])
                 alternatives.append(text)
                 target.alternatives = alternatives
+                target.alternative_meta = [*_padded_meta(target), stamp]
                 target.selected_index = len(alternatives) - 1
                 target.content = text
+                target.turn_id = command.turn_id
+                target.updated_at = datetime.now(UTC)
+                return target
+            if target is not None and newest is not None and newest.id == target.id:
+                # Continue extends the newest reply: its current swipe grows.
+                grown = target.content + text
+                alternatives = list(target.alternatives or [target.content])
+                alternatives[min(target.selected_index, len(alternatives) - 1)] = grown
+                target.alternatives = alternatives
+                target.content = grown
                 target.turn_id = command.turn_id
                 target.updated_at = datetime.now(UTC)
                 return target
@@ -426,6 +442,7 @@ class TurnRunner:
             message_type="continue" if command.kind == "continue" else "reply",
             content=text,
             alternatives=[text],
+            alternative_meta=[stamp],
             turn_id=command.turn_id,
         )
         session.add(message)
@@ -677,6 +694,14 @@ async def _store_user_message(
     )
     conversation.updated_at = now
     conversation.last_message_preview = command.content[:PREVIEW_CHARS]
+
+
+def _padded_meta(message: Message) -> list[dict[str, Any]]:
+    """The message's `alternative_meta`, one entry per alternative (older rows had none)."""
+    meta = list(message.alternative_meta or [])
+    count = len(message.alternatives or [message.content])
+    stamp = alternative_stamp(None, message.created_at)
+    return (meta + [stamp] * count)[:count]
 
 
 def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:

@@ -5,6 +5,8 @@ Importing this package registers every payload model, so any envelope can be dec
 
 from roleplay_common.events.chat import (
     CharacterCard,
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
@@ -17,6 +19,7 @@ from roleplay_common.events.chat import (
     ModelRoute,
     PromptTemplate,
     RequestChatTurn,
+    SamplerSettings,
     SceneContext,
     TurnError,
     TurnUsage,
@@ -46,6 +49,8 @@ from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
     "CharacterCard",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatTurnCompleted",
     "ChatTurnDelta",
     "ChatTurnFailed",
@@ -69,6 +74,7 @@ __all__ = [
     "RecentMessage",
     "RequestChatTurn",
     "RequestSceneJob",
+    "SamplerSettings",
     "SceneContext",
     "SceneJobCompleted",
     "SceneJobFailed",
