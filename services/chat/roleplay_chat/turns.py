@@ -416,10 +416,10 @@ class TurnRunner:
             target = await last_assistant_message(session, command.conversation_id)
             newest = await newest_message(session, command.conversation_id)
             if target is not None and command.kind == "regenerate":
-                alternatives = list(target.alternatives or [target.content])
-                alternatives.append(text)
+                meta = [*_padded_meta(target), stamp]
+                alternatives = [*(target.alternatives or [target.content]), text]
                 target.alternatives = alternatives
-                target.alternative_meta = [*_padded_meta(target), stamp]
+                target.alternative_meta = meta
                 target.selected_index = len(alternatives) - 1
                 target.content = text
                 target.turn_id = command.turn_id
