@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay_common.events.envelope import Event
+from roleplay_common.text import SafeText
 
 TurnKind = Literal["send", "regenerate", "continue", "impersonate"]
 ContentRating = Literal["sfw", "nsfw"]
@@ -172,10 +173,10 @@ class SamplerSettings(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int | None = Field(default=None, ge=1, le=32_768)
-    stop: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+    stop: list[Annotated[SafeText, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=MAX_STOP_STRINGS
     )
-    author_note: str | None = Field(default=None, max_length=4_000)
+    author_note: SafeText | None = Field(default=None, max_length=4_000)
     author_note_depth: int | None = Field(
         default=None, ge=0, le=100, description="Messages from the end (0: after the newest)."
     )
