@@ -99,7 +99,7 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
     }
 
 
-async def _owned_conversation(
+async def owned_conversation(
     session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
 ) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
@@ -108,7 +108,7 @@ async def _owned_conversation(
     return conversation
 
 
-async def _owned_message(
+async def owned_message(
     session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID
 ) -> Message:
     message = await session.get(Message, message_id, with_for_update=True)
@@ -189,14 +189,14 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: uuid.UUID, user_id: UserId, session: ReadSessionDep
 ) -> dict[str, Any]:
-    return conversation_view(await _owned_conversation(session, conversation_id, user_id))
+    return conversation_view(await owned_conversation(session, conversation_id, user_id))
 
 
 @router.patch("/conversations/{conversation_id}")
 async def update_conversation(
     conversation_id: uuid.UUID, body: ConversationUpdate, user_id: UserId, session: SessionDep
 ) -> dict[str, Any]:
-    conversation = await _owned_conversation(session, conversation_id, user_id)
+    conversation = await owned_conversation(session, conversation_id, user_id)
     changes = body.model_dump(exclude_unset=True)
     if "settings" in changes:
         changes["settings"] = merged_settings(conversation.settings, body.settings)
@@ -211,7 +211,7 @@ async def update_conversation(
 async def delete_conversation(
     conversation_id: uuid.UUID, user_id: UserId, session: SessionDep
 ) -> Response:
-    conversation = await _owned_conversation(session, conversation_id, user_id)
+    conversation = await owned_conversation(session, conversation_id, user_id)
     await session.delete(conversation)
     return Response(status_code=204)
 
@@ -225,7 +225,7 @@ async def list_messages(
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """The `limit` messages before `before` (default: the newest), oldest first."""
-    await _owned_conversation(session, conversation_id, user_id)
+    await owned_conversation(session, conversation_id, user_id)
     stmt = (
         sa.select(Message)
         .where(col(Message.conversation_id) == conversation_id)
@@ -252,7 +252,7 @@ async def edit_message(
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """Edit the message's text (its selected swipe); `chat.message.edited` follows."""
-    message = await _owned_message(session, message_id, user_id)
+    message = await owned_message(session, message_id, user_id)
     message.content = body.content
     if message.alternatives:
         alternatives = list(message.alternatives)
@@ -269,7 +269,7 @@ async def delete_message(
     message_id: uuid.UUID, user_id: UserId, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
     """Delete the message; `chat.message.deleted` follows."""
-    message = await _owned_message(session, message_id, user_id)
+    message = await owned_message(session, message_id, user_id)
     await session.delete(message)
     await session.flush()
     await announce_deleted(session, runtime, message)
@@ -281,7 +281,7 @@ async def select_alternative(
     message_id: uuid.UUID, body: SelectAlternative, user_id: UserId, session: SessionDep
 ) -> dict[str, Any]:
     """Choose which swipe stands: the message's content becomes that alternative."""
-    message = await _owned_message(session, message_id, user_id)
+    message = await owned_message(session, message_id, user_id)
     alternatives = list(message.alternatives or [message.content])
     if body.alternative_index >= len(alternatives):
         raise ApiError(

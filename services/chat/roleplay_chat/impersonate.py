@@ -186,6 +186,6 @@ async def _account(
     try:
         envelope = EventEnvelope.wrap(command, producer=runner.runtime.name)
         async with runner.runtime.db.transaction() as session:
-            await runner._record_usage(session, command, envelope, attempts, estimated_in)
+            await runner.record_usage(session, command, envelope, attempts, estimated_in)
     except Exception:
         log.exception("could not record an impersonation's usage")

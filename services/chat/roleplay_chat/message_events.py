@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from roleplay_chat.store import Message, get_conversation, message_view, newest_message
+from roleplay_chat.store import (
+    PREVIEW_CHARS,
+    Message,
+    get_conversation,
+    message_view,
+    newest_message,
+)
 from roleplay_common.db import add_to_outbox
 from roleplay_common.events import ChatMessageDeleted, ChatMessageEdited, Event
 from roleplay_common.service import Runtime
-
-PREVIEW_CHARS = 160
 
 
 async def refresh_preview(session: AsyncSession, message: Message) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 SCHEMA = "chat"
+PREVIEW_CHARS = 160  # of the newest message, shown on the dashboard
 
 metadata = SQLModel.metadata
 

@@ -14,15 +14,15 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlmodel import col
 
 from roleplay_chat.api import (
     UserId,
-    _owned_conversation,
-    _owned_message,
     conversation_view,
+    owned_conversation,
+    owned_message,
 )
-from roleplay_chat.message_events import PREVIEW_CHARS
-from roleplay_chat.store import MESSAGES, Conversation, Message
+from roleplay_chat.store import MESSAGES, PREVIEW_CHARS, Conversation, Message
 from roleplay_common.events import CharacterCard
 from roleplay_common.http import ApiError
 from roleplay_common.internal_api import ReadSessionDep, SessionDep
@@ -93,12 +93,12 @@ async def fork(
 ) -> dict[str, Any]:
     """A new conversation with the same character, persona and settings, holding copies of the
     history up to and including `message_id`."""
-    source = await _owned_conversation(session, conversation_id, user_id)
+    source = await owned_conversation(session, conversation_id, user_id)
     if body.id is not None and (existing := await session.get(Conversation, body.id)):
         if existing.user_id != user_id:
             raise ApiError(409, "conflict", "that conversation id is taken")
         return conversation_view(existing)
-    anchor = await _owned_message(session, body.message_id, user_id)
+    anchor = await owned_message(session, body.message_id, user_id)
     if anchor.conversation_id != conversation_id:
         raise ApiError(422, "invalid_message", "the message does not belong to this conversation")
     now = datetime.now(UTC)
@@ -160,13 +160,13 @@ async def transcript(
     conversation_id: uuid.UUID, user_id: UserId, session: ReadSessionDep
 ) -> dict[str, Any]:
     """The conversation and its messages (at most `MAX_TRANSCRIPT_MESSAGES`, the oldest)."""
-    conversation = await _owned_conversation(session, conversation_id, user_id)
+    conversation = await owned_conversation(session, conversation_id, user_id)
     rows = (
         (
             await session.execute(
                 sa.select(Message)
-                .where(Message.conversation_id == conversation_id)  # type: ignore[arg-type]
-                .order_by(MESSAGES.c.position)
+                .where(col(Message.conversation_id) == conversation_id)
+                .order_by(col(Message.position))
                 .limit(MAX_TRANSCRIPT_MESSAGES)
             )
         )

@@ -48,6 +48,7 @@ from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
     MESSAGES,
+    PREVIEW_CHARS,
     Conversation,
     Message,
     Turn,
@@ -89,8 +90,6 @@ FIRST_DELTA = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
-
-PREVIEW_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -406,7 +405,7 @@ class TurnRunner:
                     causation=envelope,
                 ),
             )
-            await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, reply.attempts, estimated_in)
 
     async def _store_reply(
         self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
@@ -466,7 +465,7 @@ class TurnRunner:
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
-            await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, failure.attempts, estimated_in)
 
     # -- 3. abandoned turns ----------------------------------------------------------------
 
@@ -582,7 +581,7 @@ class TurnRunner:
             ),
         )
 
-    async def _record_usage(
+    async def record_usage(
         self,
         session: AsyncSession,
         command: RequestChatTurn,
