@@ -102,6 +102,13 @@ async def test_a_fork_holds_the_history_up_to_the_message(stack: Stack, new_user
     assert len(await messages(user, fork["id"])) == 5
     assert len(await messages(user, conversation["id"])) == 5
 
+    keyed = {"Idempotency-Key": "fork-1"}
+    once = await user.client.post(url, json={"message_id": at["id"]}, headers=keyed)
+    twice = await user.client.post(url, json={"message_id": at["id"]}, headers=keyed)
+    assert once.status_code == twice.status_code == 201
+    assert once.json()["id"] == twice.json()["id"] != fork["id"]
+    assert len(await messages(user, once.json()["id"])) == 3
+
     assert_error(await other.client.post(url, json={"message_id": at["id"]}), 404)
     elsewhere = await start_conversation(user)
     stray = (await messages(user, elsewhere["id"]))[0]
@@ -325,6 +332,16 @@ async def test_a_sillytavern_file_imports_and_bad_files_are_422(
 
     response = await upload(fixture)
     assert response.status_code == 201, response.text
+    keyed = {"Idempotency-Key": "import-1"}
+    files = {"file": ("chat.jsonl", fixture, "application/jsonl")}
+    form = {"character_id": character_id}
+    first = await user.client.post(
+        "/v1/conversations/import", data=form, files=files, headers=keyed
+    )
+    again = await user.client.post(
+        "/v1/conversations/import", data=form, files=files, headers=keyed
+    )
+    assert first.json()["id"] == again.json()["id"] != response.json()["id"]
     stored = await messages(user, response.json()["id"])
     assert [m["sender"] for m in stored] == ["assistant", "user", "assistant"]  # system note out
     assert stored[2]["alternatives_count"] == 2 and stored[2]["selected_index"] == 1
