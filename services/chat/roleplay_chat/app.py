@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from roleplay_chat import api, handlers, preview
+from roleplay_chat import api, handlers, impersonate, preview, tools_api
 from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
@@ -13,6 +13,8 @@ from roleplay_chat.store import SCHEMA
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
 from roleplay_common.events import (
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
@@ -55,13 +57,15 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
-        api=[api.router, preview.router],
+        api=[api.router, preview.router, tools_api.router, impersonate.router],
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
             ChatTurnRestarted,
             ChatTurnCompleted,
             ChatTurnFailed,
+            ChatMessageEdited,
+            ChatMessageDeleted,
             UsageRecorded,
         ],
         consumes=[RequestChatTurn],

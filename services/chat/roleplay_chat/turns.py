@@ -48,13 +48,16 @@ from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
     CONVERSATIONS,
     MESSAGES,
+    PREVIEW_CHARS,
     TURNS,
     Conversation,
     Message,
     Turn,
+    alternative_stamp,
     get_conversation,
     last_assistant_message,
     message_view,
+    newest_message,
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
@@ -90,8 +93,6 @@ FIRST_DELTA = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 FINISHED_TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
-
-PREVIEW_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,7 @@ class TurnRunner:
                     max_tokens=prompt.max_tokens,
                     temperature=command.generation.temperature,
                     top_p=command.generation.top_p,
+                    stop=command.generation.stop,
                     first_token_timeout=min(
                         route.timeout_seconds, self.settings.first_token_timeout_seconds
                     ),
@@ -416,7 +418,7 @@ class TurnRunner:
             if not await _unfinished(session, command.turn_id, self.instance):
                 log.warning("turn was ended or taken over before its reply was stored")
                 return
-            message = await self._store_reply(session, command, reply.text)
+            message = await self._store_reply(session, command, reply)
             await session.execute(
                 sa.update(Turn)
                 .where(col(Turn.id) == command.turn_id)
@@ -430,7 +432,7 @@ class TurnRunner:
                 )
             )
             conversation.updated_at = datetime.now(UTC)
-            conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
+            conversation.last_message_preview = message.content[:PREVIEW_CHARS]
             await session.flush()
             usage = _turn_usage(reply, estimated_in)
             await add_to_outbox(
@@ -450,19 +452,32 @@ class TurnRunner:
                     causation=envelope,
                 ),
             )
-            await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, reply.attempts, estimated_in)
 
     async def _store_reply(
-        self, session: AsyncSession, command: RequestChatTurn, text: str
+        self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
     ) -> Message:
-        if command.kind == "regenerate":
+        text, stamp = reply.text, alternative_stamp(reply.route.model_key)
+        if command.kind in ("regenerate", "continue"):
             target = await last_assistant_message(session, command.conversation_id)
-            if target is not None:
-                alternatives = list(target.alternatives or [target.content])
-                alternatives.append(text)
+            newest = await newest_message(session, command.conversation_id)
+            if target is not None and command.kind == "regenerate":
+                meta = [*_padded_meta(target), stamp]
+                alternatives = [*(target.alternatives or [target.content]), text]
                 target.alternatives = alternatives
+                target.alternative_meta = meta
                 target.selected_index = len(alternatives) - 1
                 target.content = text
+                target.turn_id = command.turn_id
+                target.updated_at = datetime.now(UTC)
+                return target
+            if target is not None and newest is not None and newest.id == target.id:
+                # Continue extends the newest reply: its current swipe grows.
+                grown = target.content + text
+                alternatives = list(target.alternatives or [target.content])
+                alternatives[min(target.selected_index, len(alternatives) - 1)] = grown
+                target.alternatives = alternatives
+                target.content = grown
                 target.turn_id = command.turn_id
                 target.updated_at = datetime.now(UTC)
                 return target
@@ -473,6 +488,7 @@ class TurnRunner:
             message_type="continue" if command.kind == "continue" else "reply",
             content=text,
             alternatives=[text],
+            alternative_meta=[stamp],
             turn_id=command.turn_id,
         )
         session.add(message)
@@ -498,7 +514,7 @@ class TurnRunner:
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
-            await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, failure.attempts, estimated_in)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -547,7 +563,7 @@ class TurnRunner:
             ),
         )
 
-    async def _record_usage(
+    async def record_usage(
         self,
         session: AsyncSession,
         command: RequestChatTurn,
@@ -663,6 +679,14 @@ async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -
         .values(updated_at=now, last_message_preview=command.content[:PREVIEW_CHARS])
         .add_cte(stored)
     )
+
+
+def _padded_meta(message: Message) -> list[dict[str, Any]]:
+    """The message's `alternative_meta`, one entry per alternative (older rows had none)."""
+    meta = list(message.alternative_meta or [])
+    count = len(message.alternatives or [message.content])
+    stamp = alternative_stamp(None, message.created_at)
+    return (meta + [stamp] * count)[:count]
 
 
 def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:

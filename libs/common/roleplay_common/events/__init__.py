@@ -5,6 +5,8 @@ Importing this package registers every payload model, so any envelope can be dec
 
 from roleplay_common.events.chat import (
     CharacterCard,
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
@@ -18,6 +20,7 @@ from roleplay_common.events.chat import (
     ModelRoute,
     PromptTemplate,
     RequestChatTurn,
+    SamplerSettings,
     SceneContext,
     TurnError,
     TurnUsage,
@@ -48,6 +51,8 @@ from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
     "CharacterCard",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatTurnCompleted",
     "ChatTurnDelta",
     "ChatTurnFailed",
@@ -73,6 +78,7 @@ __all__ = [
     "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
+    "SamplerSettings",
     "SceneContext",
     "SceneJobCompleted",
     "SceneJobFailed",
