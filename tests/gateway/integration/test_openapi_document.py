@@ -15,8 +15,16 @@ STREAMS = {
         "turn.completed",
         "turn.failed",
     },
+    ("/v1/conversations/{conversation_id}/impersonate", "post"): {
+        "turn.started",
+        "delta",
+        "turn.completed",
+        "turn.failed",
+    },
     ("/v1/conversations/{conversation_id}/events", "get"): {
         "message.created",
+        "message.edited",
+        "message.deleted",
         "turn.started",
         "turn.completed",
         "turn.failed",

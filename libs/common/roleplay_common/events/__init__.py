@@ -5,9 +5,12 @@ Importing this package registers every payload model, so any envelope can be dec
 
 from roleplay_common.events.chat import (
     CharacterCard,
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
+    ChatTurnRestarted,
     ChatTurnStarted,
     DepthPrompt,
     GenerationSettings,
@@ -17,6 +20,7 @@ from roleplay_common.events.chat import (
     ModelRoute,
     PromptTemplate,
     RequestChatTurn,
+    SamplerSettings,
     SceneContext,
     TurnError,
     TurnUsage,
@@ -35,6 +39,7 @@ from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, Libra
 from roleplay_common.events.scenes import (
     Modification,
     RecentMessage,
+    ReferenceImage,
     RequestSceneJob,
     SceneJobCompleted,
     SceneJobFailed,
@@ -46,9 +51,12 @@ from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
     "CharacterCard",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatTurnCompleted",
     "ChatTurnDelta",
     "ChatTurnFailed",
+    "ChatTurnRestarted",
     "ChatTurnStarted",
     "DepthPrompt",
     "Event",
@@ -67,8 +75,10 @@ __all__ = [
     "Pong",
     "PromptTemplate",
     "RecentMessage",
+    "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
+    "SamplerSettings",
     "SceneContext",
     "SceneJobCompleted",
     "SceneJobFailed",
