@@ -5,9 +5,15 @@ Delivery rules every service gets from here:
 * Producers use `acks=all` and the idempotent producer; linger is low so a streamed delta is
   not held back waiting for a batch.
 * Consumers commit only after the handler finished (FastStream `AckPolicy.NACK_ON_ERROR`: an
-  exception seeks back and the event is read again). A handler that keeps failing is retried
-  `retries` times, then the envelope goes to the dead-letter topic `dlq.<service>` with the
-  error, and the consumer moves on. Handlers must be idempotent (see `idempotency.py`).
+  exception seeks back and the event is read again). Handlers must be idempotent (see
+  `idempotency.py`).
+* A transient error (database or broker away, a timeout: see `failures.py`) pauses the
+  consumer on that event and retries it with a growing, capped delay until it succeeds: no
+  dead letter, no event passed over. Any other error is tried `retries` times, then the
+  envelope goes to the dead-letter topic `dlq.<service>` with why (payload and `dlq-*`
+  headers: exception type and message, source topic, partition, offset, tries), and the
+  consumer moves on. A dead-lettered chat turn or scene job also gets its failure fact
+  (`dead_letter_outcomes.py`), so its client's stream ends.
 * One subscriber per topic and consumer group dispatches by event type, so one partition's
   events are handled in order.
 """
@@ -27,10 +33,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from pydantic import ValidationError
 
+from roleplay_common.dead_letter_outcomes import (
+    client_failure,
+    dead_letter_headers,
+    failure_event_id,
+)
 from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, UnknownEventError
+from roleplay_common.failures import call_with_retries, record_position
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.settings import KafkaSettings
 
@@ -121,7 +134,12 @@ async def publish(broker: KafkaBroker, topics: Topics, envelope: EventEnvelope) 
 
 
 async def publish_raw(
-    broker: KafkaBroker, topic: str, envelope: EventEnvelope, *, timeout: float = 5.0
+    broker: KafkaBroker,
+    topic: str,
+    envelope: EventEnvelope,
+    *,
+    timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Publish and wait for the broker's acknowledgement (acks=all), at most `timeout`
     seconds (`TimeoutError`): while the broker is away a request fails fast instead of
@@ -132,7 +150,7 @@ async def publish_raw(
             envelope.model_dump_json().encode(),
             topic=topic,
             key=envelope.key.encode(),
-            headers=envelope_headers(envelope),
+            headers={**envelope_headers(envelope), **(headers or {})},
             correlation_id=envelope.correlation_id,
         )
 
@@ -206,8 +224,12 @@ async def dead_letter(
     envelope: EventEnvelope,
     error: str,
     attempts: int,
+    error_type: str = "",
+    position: tuple[int, int] | None = None,
 ) -> None:
-    """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason."""
+    """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason (and
+    `position`, the original record's partition and offset); then, for a command a client
+    waits on, publish its failure fact."""
     DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
     log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
     record = EventDeadLettered(
@@ -217,12 +239,25 @@ async def dead_letter(
         error=error[:4000],
         attempts=attempts,
         original=envelope.model_dump(mode="json"),
+        error_type=error_type,
+        source_partition=position[0] if position else None,
+        source_offset=position[1] if position else None,
     )
     await publish_raw(
         broker,
         topics.dead_letter(service),
         EventEnvelope.wrap(record, producer=service, causation=envelope),
+        headers=dead_letter_headers(record),
     )
+    failure = client_failure(envelope, error)
+    if failure is not None:
+        await publish(
+            broker,
+            topics,
+            EventEnvelope.wrap(
+                failure, producer=service, causation=envelope, id=failure_event_id(envelope)
+            ),
+        )
 
 
 BatchHandler = Callable[[list[tuple[Any, EventEnvelope]]], Awaitable[None]]
@@ -248,7 +283,13 @@ def attach_batch_consumer(
     """
     topic_name = topics.name(event)
 
-    async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
+    async def reject(
+        envelope: EventEnvelope,
+        error: str,
+        attempts: int,
+        error_type: str,
+        position: tuple[int, int] | None,
+    ) -> None:
         await dead_letter(
             broker,
             topics,
@@ -258,40 +299,45 @@ def attach_batch_consumer(
             envelope=envelope,
             error=error,
             attempts=attempts,
+            error_type=error_type,
+            position=position,
         )
 
-    async def run(items: list[tuple[Any, EventEnvelope]]) -> bool:
-        for attempt in range(1, retries + 1):
-            try:
-                await handler(items)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning(
-                    "batch handler failed", consumer=consumer, attempt=attempt, exc_info=True
-                )
-                await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-            else:
-                return True
-        return False
+    async def run(items: list[tuple[Any, EventEnvelope]]) -> tuple[BaseException, int] | None:
+        return await call_with_retries(
+            lambda: handler(items), service=service, consumer=consumer, retries=retries
+        )
 
-    async def on_batch(envelopes: list[EventEnvelope]) -> None:
+    async def on_batch(envelopes: list[EventEnvelope], message: KafkaMessage) -> None:
         items: list[tuple[Any, EventEnvelope]] = []
-        for envelope in envelopes:
+        positions: dict[int, tuple[int, int] | None] = {}
+        for index, envelope in enumerate(envelopes):
+            position = record_position(message, index)
             if envelope.type == UNDECODABLE:
-                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                error = f"undecodable record: {envelope.data['error']}"
+                await reject(envelope, error, 0, "UndecodableRecord", position)
                 continue
             if envelope.type != event.event_type:
                 continue
             try:
                 items.append((envelope.payload(), envelope))
             except (UnknownEventError, ValidationError) as exc:
-                await reject(envelope, f"invalid payload: {exc}", 0)
-        if not items or await run(items):
+                await reject(envelope, f"invalid payload: {exc}", 0, type(exc).__name__, position)
+            else:
+                positions[id(envelope)] = position
+        if not items or await run(items) is None:
             return
         for item in items:
-            if not await run([item]):
-                await reject(item[1], "handler failed on this event", retries)
+            failed = await run([item])
+            if failed is not None:
+                cause, tries = failed
+                await reject(
+                    item[1],
+                    f"{type(cause).__name__}: {cause}",
+                    tries,
+                    type(cause).__name__,
+                    positions.get(id(item[1])),
+                )
 
     on_batch.__name__ = f"{consumer}_on_{event.topic.replace('.', '_')}"
     on_batch.__doc__ = (
@@ -371,29 +417,32 @@ class EventRouter:
         service = self.service
         topic_name = topics.name(topic)
 
-        async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
-            await dead_letter(
-                broker,
-                topics,
-                service=service,
-                consumer=consumer,
-                source_topic=topic_name,
-                envelope=envelope,
-                error=error,
-                attempts=attempts,
-            )
-
-        async def on_message(envelope: EventEnvelope) -> None:
+        async def on_message(envelope: EventEnvelope, message: KafkaMessage) -> None:
             with bind_correlation(
                 envelope.correlation_id, event_id=str(envelope.id), event_type=envelope.type
             ):
-                await _dispatch(envelope)
+                await _dispatch(envelope, record_position(message))
 
-        async def _dispatch(envelope: EventEnvelope) -> None:
+        async def _dispatch(envelope: EventEnvelope, position: tuple[int, int] | None) -> None:
+            async def reject(error: str, attempts: int, error_type: str) -> None:
+                await dead_letter(
+                    broker,
+                    topics,
+                    service=service,
+                    consumer=consumer,
+                    source_topic=topic_name,
+                    envelope=envelope,
+                    error=error,
+                    attempts=attempts,
+                    error_type=error_type,
+                    position=position,
+                )
+
             if envelope.type == SKIPPED:
                 return
             if envelope.type == UNDECODABLE:
-                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                error = f"undecodable record: {envelope.data['error']}"
+                await reject(error, 0, "UndecodableRecord")
                 return
             handler = handlers.get((envelope.type, envelope.version))
             try:
@@ -401,27 +450,25 @@ class EventRouter:
             except (UnknownEventError, ValidationError) as exc:
                 if handler is None and isinstance(exc, UnknownEventError):
                     return
-                await reject(envelope, f"invalid payload: {exc}", attempts=0)
+                await reject(f"invalid payload: {exc}", 0, type(exc).__name__)
                 return
             handler = handlers.get((payload.event_type, payload.event_version))
             if handler is None:
                 HANDLED.labels(service, consumer, envelope.type, "ignored").inc()
                 return
-            for attempt in range(1, retries + 1):
-                try:
-                    await handler(payload, envelope)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("handler failed", consumer=consumer, attempt=attempt, exc_info=True)
-                    if attempt == retries:
-                        HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
-                        await reject(envelope, f"{type(exc).__name__}: {exc}", attempt)
-                        return
-                    await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-                else:
-                    HANDLED.labels(service, consumer, envelope.type, "ok").inc()
-                    return
+            found = handler
+            failed = await call_with_retries(
+                lambda: found(payload, envelope),
+                service=service,
+                consumer=consumer,
+                retries=retries,
+            )
+            if failed is None:
+                HANDLED.labels(service, consumer, envelope.type, "ok").inc()
+                return
+            cause, tries = failed
+            HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
+            await reject(f"{type(cause).__name__}: {cause}", tries, type(cause).__name__)
 
         on_message.__name__ = f"{consumer}_on_{topic.replace('.', '_')}"
         on_message.__doc__ = f"{service}/{consumer} handles: " + ", ".join(
