@@ -194,24 +194,52 @@ _SKIPPED_ENVELOPE = {
 }
 
 
-def tolerant_decoder_for(types: set[str]) -> Callable[[Any], Awaitable[Any]]:
+REPLAY_GROUP_HEADER = "replay-for-group"
+"""A record republished by `roleplay replay` for one consumer group; other groups skip it."""
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = (headers or {}).get(name)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def tolerant_decoder_for(
+    types: set[str], group_id: str | None = None
+) -> Callable[[Any], Awaitable[Any]]:
     """A decoder that parses only records whose `event-type` header names one of `types`;
-    any other record on the topic (a stream of deltas, say) is passed over unparsed."""
+    any other record on the topic (a stream of deltas, say), or one replayed for another
+    consumer group than `group_id`, is passed over unparsed."""
 
     async def decode(message: Any) -> Any:
         raw_headers = getattr(message, "headers", None) or {}
-        event_type = raw_headers.get("event-type")
-        if isinstance(event_type, bytes):
-            event_type = event_type.decode(errors="replace")
+        event_type = _header(raw_headers, "event-type")
         if event_type is not None and event_type not in types:
+            return _SKIPPED_ENVELOPE
+        replay_for = _header(raw_headers, REPLAY_GROUP_HEADER)
+        if replay_for is not None and replay_for != group_id:
             return _SKIPPED_ENVELOPE
         return decode_record(message.body, message.correlation_id)
 
     return decode
 
 
-async def tolerant_batch_decoder(message: Any) -> Any:
-    return [decode_record(body, message.correlation_id) for body in message.body]
+def batch_decoder_for(group_id: str) -> Callable[[Any], Awaitable[Any]]:
+    """Decodes a batch; records replayed for another consumer group become skipped."""
+
+    async def decode(message: Any) -> Any:
+        headers = list(getattr(message, "batch_headers", None) or [])
+        headers += [{}] * (len(message.body) - len(headers))
+        return [
+            _SKIPPED_ENVELOPE
+            if (replay_for := _header(h, REPLAY_GROUP_HEADER)) is not None
+            and replay_for != group_id
+            else decode_record(body, message.correlation_id)
+            for body, h in zip(message.body, headers, strict=False)
+        ]
+
+    return decode
 
 
 async def dead_letter(
@@ -333,7 +361,7 @@ def attach_batch_consumer(
                 cause, tries = failed
                 await reject(
                     item[1],
-                    f"{type(cause).__name__}: {cause}",
+                    f"handler failed on this event: {type(cause).__name__}: {cause}",
                     tries,
                     type(cause).__name__,
                     positions.get(id(item[1])),
@@ -351,7 +379,7 @@ def attach_batch_consumer(
         batch_timeout_ms=timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        decoder=tolerant_batch_decoder,
+        decoder=batch_decoder_for(f"{service}.{consumer}"),
         title=f"{topic_name}:{service}.{consumer}",
         description=on_batch.__doc__,
     )(on_batch)
@@ -478,7 +506,7 @@ class EventRouter:
             Topic(topic_name, num_partitions=partitions),
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=tolerant_decoder_for({t for t, _ in handlers}),
+            decoder=tolerant_decoder_for({t for t, _ in handlers}, group_id),
             auto_offset_reset="earliest",
             title=f"{topic_name}:{service}.{consumer}",
             description=on_message.__doc__,
