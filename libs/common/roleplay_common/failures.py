@@ -39,6 +39,8 @@ TRANSIENT_BACKOFF_MAX = 30.0
 def transient_cause(exc: BaseException) -> str | None:
     """Which dependency a transient error reports (`database`, `broker`, `network`,
     `timeout`), or None for an error that retrying the same event will not cure."""
+    if isinstance(exc, PermissionError):
+        return None  # an OSError, but no outage: it will fail the same way again
     if found := outage_of(exc):
         return found
     current: BaseException | None = exc

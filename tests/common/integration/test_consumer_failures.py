@@ -16,7 +16,13 @@ import asyncpg
 import pytest
 from prometheus_client import CollectorRegistry
 
-from roleplay_common.broker import EventRouter, Topics, ensure_topics, make_broker
+from roleplay_common.broker import (
+    EventRouter,
+    Topics,
+    attach_batch_consumer,
+    ensure_topics,
+    make_broker,
+)
 from roleplay_common.dead_letter_outcomes import DEAD_LETTERED_CODE
 from roleplay_common.events import (
     ChatTurnFailed,
@@ -233,3 +239,54 @@ async def test_a_dead_lettered_command_fails_its_turn_or_job_for_the_client(
         assert job_failed.code == DEAD_LETTERED_CODE
     letters = await list_dead_letters(KafkaSettings(), service=service)
     assert sorted(d.record.consumer for d in letters) == ["jobs", "turns"]
+
+
+async def test_a_batch_consumer_waits_out_transient_errors_and_dead_letters_only_the_poison(
+    test_env: IsolatedEnv,
+) -> None:
+    service = f"batch{uuid.uuid4().hex[:6]}"
+    settings = KafkaSettings()
+    topics = Topics(settings.topic_prefix)
+    sent = pings(uuid.uuid4().hex, 4)
+    handled: list[int] = []
+    outages = {"left": 3}
+
+    async def handle(items: list[tuple[Ping, EventEnvelope]]) -> None:
+        mine = [e for p, e in items if p.probe_id == sent[0].key]
+        if not mine:
+            return
+        if outages["left"]:
+            outages["left"] -= 1
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+        if any(int(e.data["n"]) == 2 for e in mine):
+            raise ValueError("cannot count event 2")
+        handled.extend(int(e.data["n"]) for e in mine)
+
+    broker = make_broker(settings, client_id=service, registry=CollectorRegistry())
+    attach_batch_consumer(
+        broker,
+        topics,
+        Ping,
+        handle,
+        service=service,
+        consumer="batch",
+        partitions=2,
+        retries=RETRIES,
+        max_records=50,
+        timeout_ms=200,
+    )
+    await ensure_topics(settings, [topics.name(Ping), topics.dead_letter(service)])
+    async with producer() as p:
+        for envelope in sent:
+            await p.send(Ping.topic, envelope)
+    await broker.start()
+    try:
+        await wait_until(lambda: sorted(handled) == [0, 1, 3])
+    finally:
+        await broker.stop()
+    assert outages["left"] == 0
+    [letter] = await list_dead_letters(settings, service=service)
+    assert letter.record.original["id"] == str(sent[2].id)
+    assert letter.record.error_type == "ValueError"
+    assert letter.record.source_offset is not None
+    assert letter.headers["dlq-source-partition"] == str(letter.record.source_partition)
