@@ -6,6 +6,7 @@ with what it caused."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,10 @@ from typer.testing import CliRunner, Result
 from roleplay_common.broker import HANDLED
 from roleplay_common.db.plumbing import processed_events_table
 from roleplay_common.events import EventEnvelope, Ping, Pong
+from roleplay_common.ops.event_log import Located, tail
+from roleplay_common.ops.replay import EventFilter
 from roleplay_common.service import Runtime
+from roleplay_common.settings import KafkaSettings
 from roleplay_local.cli import app as cli
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer, tap
@@ -131,3 +135,27 @@ def test_the_commands_have_help() -> None:
     for args in (["dlq", "--help"], ["replay", "--help"], ["events", "--help"]):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
+
+
+async def test_events_tail_follows_what_is_published(library: FastAPI) -> None:
+    probe = uuid.uuid4().hex
+    seen: list[Located] = []
+
+    async def follow() -> None:
+        only = EventFilter(types=frozenset({Ping.event_type}), conversation=probe)
+        async for located in tail(KafkaSettings(), ["system.ping"], only=only):
+            seen.append(located)
+
+    task = asyncio.create_task(follow())
+    try:
+        async with producer() as p, asyncio.timeout(30):
+            # Tailing starts at the end of the log: publish until the follower is in place.
+            while not seen:
+                await p.send(Ping.topic, EventEnvelope.wrap(Ping(probe_id=probe), producer="t"))
+                await asyncio.sleep(0.5)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert seen[0].envelope.key == probe
+    assert Ping.event_type in seen[0].line()
