@@ -74,6 +74,10 @@ async def test_replay_refeeds_the_handler_and_changes_nothing(library: FastAPI) 
             assert handled_pings() >= before + 2, f"round {round_}: the handler was re-fed"
             assert [e.causation_id for e in seen].count(first.id) == 1, "no second answer"
 
+    unknown = await roleplay("replay", "system.ping", "--from", "0", "--group", "no.such")
+    assert unknown.exit_code == 2
+    assert "no consumer group" in unknown.output
+
     runtime: Runtime = library.state.runtime
     table = processed_events_table(runtime.schema)
     async with runtime.db.transaction() as session:

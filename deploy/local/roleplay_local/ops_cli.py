@@ -171,7 +171,7 @@ def replay_command(
     ] = None,
 ) -> None:
     """Feed a topic's past events again to a consumer group (handlers dedupe by event id)."""
-    from roleplay_common.ops.replay import EventFilter, parse_position, replay
+    from roleplay_common.ops.replay import EventFilter, consumer_groups, parse_position, replay
     from roleplay_common.settings import KafkaSettings
 
     try:
@@ -179,6 +179,10 @@ def replay_command(
     except ValueError as exc:
         raise typer.BadParameter(f"--from/--to: an offset or an ISO 8601 time ({exc})") from exc
     only = EventFilter(types=frozenset(types or ()), conversation=conversation)
+    if group is not None and group not in (known := asyncio.run(consumer_groups(KafkaSettings()))):
+        raise typer.BadParameter(
+            f"no consumer group {group!r}; known: {', '.join(sorted(known)) or 'none'}"
+        )
     with _progress(f"replaying {topic}") as advance:
         result = asyncio.run(
             replay(

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from roleplay_common.broker import REPLAY_GROUP_HEADER, Topics
 from roleplay_common.events import EventEnvelope
 from roleplay_common.ops.topic_reader import Record, kafka_producer, read_topic
@@ -40,6 +42,16 @@ ANY_EVENT = EventFilter()
 class ReplayResult:
     read: int
     replayed: int
+
+
+async def consumer_groups(settings: KafkaSettings) -> set[str]:
+    """The consumer groups the broker knows."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        return {str(group[0]) for group in await admin.list_consumer_groups()}
+    finally:
+        await admin.close()
 
 
 def parse_position(value: str | None) -> int | datetime | None:
