@@ -40,6 +40,7 @@ from roleplay_common.ops.dead_letters import (
 from roleplay_common.settings import KafkaSettings
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer, tap
+from tests.support.services import running_all
 from tests.support.tcp_proxy import tcp_proxy
 
 RETRIES = 3
@@ -290,3 +291,48 @@ async def test_a_batch_consumer_waits_out_transient_errors_and_dead_letters_only
     assert letter.record.error_type == "ValueError"
     assert letter.record.source_offset is not None
     assert letter.headers["dlq-source-partition"] == str(letter.record.source_partition)
+
+
+async def test_the_chat_and_scenes_services_fail_what_they_dead_letter(
+    test_env: IsolatedEnv,
+) -> None:
+    """The owning service publishes the failure: chat for a turn, scenes for a scene job."""
+    from roleplay_chat.app import create_app as chat_app
+    from roleplay_scenes.app import create_app as scenes_app
+
+    conversation, user = str(uuid.uuid4()), str(uuid.uuid4())
+    turn = EventEnvelope(
+        type=RequestChatTurn.event_type,
+        producer="tests",
+        key=conversation,
+        correlation_id="c3",
+        data={"turn_id": str(uuid.uuid4()), "conversation_id": conversation, "user_id": user},
+    )
+    job = EventEnvelope(
+        type=RequestSceneJob.event_type,
+        producer="tests",
+        key=conversation,
+        correlation_id="c4",
+        data={
+            "job_id": str(uuid.uuid4()),
+            "scene_id": str(uuid.uuid4()),
+            "conversation_id": conversation,
+            "user_id": user,
+        },
+    )
+    async with (
+        tap(ChatTurnFailed.topic) as turn_facts,
+        tap(SceneJobFailed.topic) as job_facts,
+        running_all(chat_app(), scenes_app()),
+        producer() as p,
+    ):
+        await p.send(RequestChatTurn.topic, turn)
+        await p.send(RequestSceneJob.topic, job)
+        seen = await turn_facts.wait_for(lambda s: any(e.causation_id == turn.id for e in s))
+        [failed] = [e for e in seen if e.causation_id == turn.id]
+        assert failed.producer == "chat"
+        seen = await job_facts.wait_for(lambda s: any(e.causation_id == job.id for e in s))
+        [job_failed] = [e for e in seen if e.causation_id == job.id]
+        assert job_failed.producer == "scenes"
+    chat_letters = await list_dead_letters(KafkaSettings(), service="chat")
+    assert any(d.record.original["id"] == str(turn.id) for d in chat_letters)
