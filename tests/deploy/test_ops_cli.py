@@ -107,7 +107,7 @@ async def test_a_dead_letter_is_listed_shown_and_redriven_once(library: FastAPI)
     assert letter["error_type"] == "ValidationError"
     assert letter["redriven"] is False
 
-    shown = await roleplay("dlq", "show", str(letter["id"]))
+    shown = await roleplay("dlq", "show", "--id", str(letter["id"]))
     assert shown.exit_code == 0, shown.output
     assert '"dlq-error-type": "ValidationError"' in shown.output
 
@@ -119,6 +119,12 @@ async def test_a_dead_letter_is_listed_shown_and_redriven_once(library: FastAPI)
     # The redriven copy is invalid too: it is dead-lettered anew, as a new dead letter.
     [after] = [d for d in await listed() if d["id"] == letter["id"]]
     assert after["redriven"] is True
+
+    every = await roleplay("dlq", "redrive", "--all", "--service", "library")
+    assert every.exit_code == 0, every.output
+    assert f"{letter['id']}:" not in every.output, "--all leaves out what was redriven"
+    neither = await roleplay("dlq", "redrive")
+    assert neither.exit_code == 2
 
 
 async def test_events_show_finds_an_event_and_what_it_caused(library: FastAPI) -> None:

@@ -93,10 +93,14 @@ def dlq_list(service: ServiceOption = None, as_json: AsJson = False) -> None:
 
 @dlq_app.command("show")
 def dlq_show(
-    dead_letter_id: Annotated[str, typer.Argument(metavar="ID")],
+    dead_letter_id: Annotated[str | None, typer.Argument(metavar="ID")] = None,
+    by_option: Annotated[str | None, typer.Option("--id", help="The dead letter.")] = None,
     service: ServiceOption = None,
 ) -> None:
     """One dead letter: why, where it came from, its headers and the original envelope."""
+    dead_letter_id = dead_letter_id or by_option
+    if dead_letter_id is None:
+        raise typer.BadParameter("give the dead letter's id (ID or --id ID)")
     found = [d for d in _letters(service) if d.id == dead_letter_id]
     if not found:
         typer.echo(f"no dead letter {dead_letter_id}", err=True)
@@ -124,16 +128,18 @@ def dlq_redrive(
 
     if (dead_letter_id is None) == (not redrive_all):
         raise typer.BadParameter("give --id ID or --all")
+    listed: dict[str, DeadLetter] = {}
     if dead_letter_id is not None:
         ids = [dead_letter_id]
     else:
-        ids = [d.id for d in _letters(service) if not d.redriven]
+        listed = {d.id: d for d in _letters(service) if not d.redriven}
+        ids = list(listed)
     by = f"cli:{getpass.getuser()}"
     failed = 0
     with _progress("redriving") as advance:
         for n, one in enumerate(ids, 1):
             try:
-                letter = asyncio.run(redrive(KafkaSettings(), one, by=by))
+                letter = asyncio.run(redrive(KafkaSettings(), one, by=by, letter=listed.get(one)))
             except DeadLetterNotFound:
                 console.print(f"{one}: no such dead letter")
                 failed += 1

@@ -142,11 +142,15 @@ async def redriven_ids(settings: KafkaSettings) -> set[str]:
     return set(_owners([r async for r in read_topic(settings, topic)]))
 
 
-async def redrive(settings: KafkaSettings, dead_letter_id: str, *, by: str) -> DeadLetter:
+async def redrive(
+    settings: KafkaSettings, dead_letter_id: str, *, by: str, letter: DeadLetter | None = None
+) -> DeadLetter:
     """Republish a dead letter's original to its source topic, once; returns the letter.
+    `letter`: the dead letter as just listed, which saves reading the topics again.
 
     `DeadLetterNotFound`, or `AlreadyRedriven` when it was (or is being) redriven."""
-    letter = await find_dead_letter(settings, dead_letter_id)
+    if letter is None or letter.id != dead_letter_id:
+        letter = await find_dead_letter(settings, dead_letter_id)
     if letter.redriven:
         raise AlreadyRedriven(dead_letter_id)
     topics = Topics(settings.topic_prefix)
