@@ -72,7 +72,7 @@ async def test_a_service_that_exits_is_restarted_and_the_others_keep_running(
         assert two.pid == other_pid and two.running, "the other service was left alone"
         assert any("one exited with code -9; restarting in 0s (restart 1)" in s for s in said)
         assert any("restart 2" in s for s in said), said
-        assert (tmp_path / "one.log").exists()
+        assert "[roleplay up] one exited with code -9" in (tmp_path / "one.log").read_text()
     finally:
         await system.stop(grace=5)
     assert not one.running and not two.running

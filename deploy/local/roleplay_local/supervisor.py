@@ -4,7 +4,7 @@ The child is started in a session of its own, its output goes to its log file an
 terminal prefixed by its name. When it exits without being asked to, the exit is announced
 and it is started again after a delay that doubles from `first_delay` up to `max_delay`; a
 run that lasted `stable_after` seconds resets the delay. `stop()` ends it: SIGTERM, then
-SIGKILL after the grace period.
+SIGKILL after the grace period. Exits and restarts are announced and written to the log file.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Supervisor:
                 return
             failures = 1 if time.monotonic() - began >= self.stable_after else failures + 1
             delay = restart_delay(failures, first=self.first_delay, cap=self.max_delay)
-            self.announce(
+            self._note(
                 f"{self.name} exited with code {code}; restarting in {delay:.0f}s "
                 f"(restart {self.restarts + 1})"
             )
@@ -110,7 +110,14 @@ class Supervisor:
                 return
             self.restarts += 1
             await self._spawn()
-            self.announce(f"{self.name} restarted (pid {self.pid})")
+            self._note(f"{self.name} restarted (pid {self.pid})")
+
+    def _note(self, message: str) -> None:
+        """Announce on the terminal, and leave it in the process's log file too."""
+        self.announce(message)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        with self.log_file.open("a") as log:
+            log.write(f"{stamp} [roleplay up] {message}\n")
 
     def signal_stop(self) -> None:
         """Ask the child to end (SIGTERM) and stop restarting it."""
