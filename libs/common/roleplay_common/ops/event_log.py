@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer
 
 from roleplay_common.broker import Topics
-from roleplay_common.events import EventEnvelope
+from roleplay_common.events import EventEnvelope, registered_events
 from roleplay_common.ops.replay import ANY_EVENT, EventFilter
 from roleplay_common.ops.topic_reader import list_topics, read_topic
 from roleplay_common.settings import KafkaSettings
@@ -49,8 +49,15 @@ class Chain:
 
 
 def deployment_topics(settings: KafkaSettings, names: list[str]) -> list[str]:
+    """This deployment's topics: a registered event's topic or a dead-letter topic, with the
+    deployment's prefix (so an empty prefix does not take in test runs' prefixed topics)."""
     prefix = Topics(settings.topic_prefix).prefix
-    return [n for n in names if n.startswith(prefix) and not n.startswith("__")]
+    known = {cls.topic for cls in registered_events()}
+    return [
+        n
+        for n in names
+        if n.startswith(prefix) and ((base := n[len(prefix) :]) in known or base.startswith("dlq."))
+    ]
 
 
 async def find_with_chain(
