@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from roleplay_gateway.admin_dead_letters import router as dead_letters
 from roleplay_gateway.auth.endpoints import router as auth
 from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
@@ -39,6 +40,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     library,
     models,
     catalog_admin,
+    dead_letters,
     usage,
     webhooks,
     web,

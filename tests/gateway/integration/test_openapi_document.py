@@ -12,6 +12,7 @@ STREAMS = {
     ("/v1/turns/{turn_id}/stream", "get"): {
         "turn.started",
         "delta",
+        "turn.restarted",
         "turn.completed",
         "turn.failed",
     },

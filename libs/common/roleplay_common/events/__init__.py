@@ -25,7 +25,7 @@ from roleplay_common.events.chat import (
     TurnError,
     TurnUsage,
 )
-from roleplay_common.events.dead_letter import EventDeadLettered
+from roleplay_common.events.dead_letter import DeadLetterRedriven, EventDeadLettered
 from roleplay_common.events.diagnostics import Ping, Pong
 from roleplay_common.events.envelope import (
     Event,
@@ -58,6 +58,7 @@ __all__ = [
     "ChatTurnFailed",
     "ChatTurnRestarted",
     "ChatTurnStarted",
+    "DeadLetterRedriven",
     "DepthPrompt",
     "Event",
     "EventDeadLettered",

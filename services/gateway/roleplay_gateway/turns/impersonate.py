@@ -26,6 +26,9 @@ from roleplay_gateway.turns.sse import SSE_HEADERS
 
 log = get_logger(__name__)
 
+# A suggestion streams straight from the chat instance, never taken over: no restarts.
+SUGGESTION_EVENTS = {name: model for name, model in TURN_EVENTS.items() if name != "turn.restarted"}
+
 router = APIRouter(prefix="/v1", tags=["turns"])
 
 
@@ -37,7 +40,7 @@ router = APIRouter(prefix="/v1", tags=["turns"])
             "The suggestion as Server-Sent Events: `turn.started`, `delta`s, then "
             "`turn.completed` (its `message` is the unsaved suggestion, `sender: user`) or "
             "`turn.failed`.",
-            TURN_EVENTS,
+            SUGGESTION_EVENTS,
         ),
         **errors(404, 409),
     },

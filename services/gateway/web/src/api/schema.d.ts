@@ -72,6 +72,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead Letters
+         * @description Dead letters of every service (or one), newest first.
+         */
+        get: operations["dead_letters_v1_admin_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{dead_letter_id}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redrive Dead Letter
+         * @description Republish the dead letter's event to its topic, once; `409` when already redriven.
+         */
+        post: operations["redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/models": {
         parameters: {
             query?: never;
@@ -1657,6 +1697,53 @@ export interface components {
              */
             reason: string;
         };
+        /** DeadLetterPublic */
+        DeadLetterPublic: {
+            /** Consumer */
+            consumer: string;
+            /**
+             * Dead Lettered At
+             * Format: date-time
+             */
+            dead_lettered_at: string;
+            /** Error */
+            error: string;
+            /**
+             * Error Type
+             * @description The exception's class name.
+             */
+            error_type: string;
+            /**
+             * Event Id
+             * @description The id of the event that was given up on.
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The dead letter's own id (its `system.dead_lettered` event).
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Redriven */
+            redriven: boolean;
+            /** Service */
+            service: string;
+            /** Source Offset */
+            source_offset: number | null;
+            /** Source Partition */
+            source_partition: number | null;
+            /** Source Topic */
+            source_topic: string;
+            /**
+             * Tries
+             * @description Handler tries before giving up (0: refused unread).
+             */
+            tries: number;
+        };
         /** EnhancePromptRequest */
         EnhancePromptRequest: {
             /**
@@ -2518,6 +2605,16 @@ export interface components {
         Page_ConversationPublic_: {
             /** Items */
             items: components["schemas"]["ConversationPublic"][];
+            /**
+             * Next Cursor
+             * @description Pass as `?cursor=` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** Page[DeadLetterPublic] */
+        Page_DeadLetterPublic_: {
+            /** Items */
+            items: components["schemas"]["DeadLetterPublic"][];
             /**
              * Next Cursor
              * @description Pass as `?cursor=` for the next page.
@@ -3586,6 +3683,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    dead_letters_v1_admin_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description Only this service's dead letters. */
+                service?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeadLetterPublic_"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPublic"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
