@@ -145,11 +145,11 @@ class TurnRunner:
             if (
                 refusal is None
                 and command.kind == "regenerate"
-                and await last_assistant_message(session, command.conversation_id) is None
+                and await newest_message(session, command.conversation_id) is None
             ):
                 refusal = TurnError(
                     code="nothing_to_regenerate",
-                    message="the conversation has no reply to regenerate",
+                    message="the conversation has no message to regenerate a reply to",
                 )
             if refusal is not None:
                 turn = await session.get(Turn, command.turn_id)
@@ -390,11 +390,10 @@ class TurnRunner:
         messages = await recent_history(
             session, command.conversation_id, limit=self.settings.history_limit
         )
-        if command.kind == "regenerate":
-            last = max(
-                (i for i, (sender, _) in enumerate(messages) if sender == "assistant"), default=None
-            )
-            messages = messages[:last] if last is not None else messages
+        if command.kind == "regenerate" and messages and messages[-1][0] == "assistant":
+            # A new swipe of the newest reply. When the newest message is the user's (its
+            # turn failed), regenerate answers it instead.
+            messages = messages[:-1]
         return Prepared(
             history=[HistoryMessage(sender, content) for sender, content in messages],
             memory=Memory(conversation.memory_summary, tuple(conversation.memory_facts)),
@@ -461,7 +460,8 @@ class TurnRunner:
         if command.kind in ("regenerate", "continue"):
             target = await last_assistant_message(session, command.conversation_id)
             newest = await newest_message(session, command.conversation_id)
-            if target is not None and command.kind == "regenerate":
+            answered = target is not None and newest is not None and newest.id == target.id
+            if target is not None and answered and command.kind == "regenerate":
                 meta = [*_padded_meta(target), stamp]
                 alternatives = [*(target.alternatives or [target.content]), text]
                 target.alternatives = alternatives
@@ -471,7 +471,7 @@ class TurnRunner:
                 target.turn_id = command.turn_id
                 target.updated_at = datetime.now(UTC)
                 return target
-            if target is not None and newest is not None and newest.id == target.id:
+            if target is not None and answered:
                 # Continue extends the newest reply: its current swipe grows.
                 grown = target.content + text
                 alternatives = list(target.alternatives or [target.content])
