@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from roleplay_chat import api, handlers, preview
+from roleplay_chat import api, handlers, memory_api, preview
 from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
@@ -17,6 +17,7 @@ from roleplay_common.events import (
     ChatTurnDelta,
     ChatTurnFailed,
     ChatTurnStarted,
+    MemoryUpdated,
     RequestChatTurn,
     UsageRecorded,
 )
@@ -53,12 +54,13 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
-        api=[api.router, preview.router],
+        api=[api.router, memory_api.router, preview.router],
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
             ChatTurnCompleted,
             ChatTurnFailed,
+            MemoryUpdated,
             UsageRecorded,
         ],
         consumes=[RequestChatTurn],
