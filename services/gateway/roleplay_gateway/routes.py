@@ -11,6 +11,7 @@ from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.lorebooks.endpoints import router as lorebooks
+from roleplay_gateway.memory.endpoints import router as memory
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.webhooks import router as webhooks
 from roleplay_gateway.turns.endpoints import router as turns
@@ -24,6 +25,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     cards,
     lorebooks,
     conversations,
+    memory,
     feed,
     turns,
     prompt_preview,
