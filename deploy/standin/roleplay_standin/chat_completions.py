@@ -35,7 +35,12 @@ from roleplay_standin.failure_responses import (
     unauthorized,
 )
 from roleplay_standin.knobs import Config, Failure
-from roleplay_standin.replies import count_prompt_tokens, last_user_message, reply_tokens
+from roleplay_standin.replies import (
+    count_prompt_tokens,
+    last_user_message,
+    reply_tokens,
+    scripted_tokens,
+)
 from roleplay_standin.state import state_of
 
 router = APIRouter(tags=["chat (OpenAI-compatible)"])
@@ -61,16 +66,21 @@ class Reply:
         limit = limit if isinstance(limit, int) and limit > 0 else None
         count = min(config.output_tokens, limit) if limit else config.output_tokens
         messages: list[Any] = body["messages"]
-        tokens = reply_tokens(last_user_message(messages), model, count)
+        cut = limit is not None and limit < config.output_tokens
+        scripted = config.scripted_replies.get(model)
+        if scripted is not None:
+            tokens = scripted_tokens(scripted)
+            cut = limit is not None and limit < len(tokens)
+            tokens = tokens[:limit] if limit else tokens
+        else:
+            tokens = reply_tokens(last_user_message(messages), model, count)
         prompt_tokens = count_prompt_tokens(messages)
         return cls(
             id=f"chatcmpl-standin-{uuid.uuid4().hex[:20]}",
             model=model,
             created=int(time.time()),
             tokens=tokens,
-            finish_reason="length"
-            if limit is not None and limit < config.output_tokens
-            else "stop",
+            finish_reason="length" if cut else "stop",
             usage={
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": len(tokens),
