@@ -3,9 +3,9 @@
 `GET /conversations/{id}/memory` (the summary and every live item the conversation draws on),
 `GET /memory?tier&character_id&conversation_id`, `POST /memory`, `PATCH|DELETE /memory/{id}`.
 Every route takes the caller's `user_id` and answers 404 for anything that is not theirs.
-Forgetting keeps the row as a tombstone, so re-extraction never brings the item back; adding
-the same text by hand revives it. Changes to a conversation's memory publish
-`chat.memory.updated`.
+Forgetting keeps the row as a tombstone, so re-extraction never brings the item back (editing
+keeps the old text as one too); adding the same text by hand revives it. Changes to a
+conversation's memory publish `chat.memory.updated`.
 """
 
 from __future__ import annotations
@@ -205,6 +205,21 @@ async def edit_memory(
         key = normalize(changes["text"])
         if not key:
             raise ApiError(422, "invalid_memory", "the text has no words")
+        if key != item.normalized:
+            # The old text stays as a tombstone: a correction is not undone by re-extraction.
+            session.add(
+                MemoryItem(
+                    user_id=item.user_id,
+                    tier=item.tier,
+                    character_id=item.character_id,
+                    conversation_id=item.conversation_id,
+                    text=item.text,
+                    normalized=item.normalized,
+                    forgotten=True,
+                    origin=item.origin,
+                    source_message_ids=list(item.source_message_ids),
+                )
+            )
         item.text, item.normalized, item.origin = changes["text"], key, "user"
     if "pinned" in changes:
         item.pinned = changes["pinned"]
