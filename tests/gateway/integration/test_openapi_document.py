@@ -25,6 +25,7 @@ STREAMS = {
         "scene.completed",
         "scene.failed",
         "library.saved",
+        "memory.updated",
     },
 }
 
