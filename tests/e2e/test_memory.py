@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -36,8 +36,7 @@ EXTRACTED = json.dumps(
 
 @pytest.fixture
 async def memory_model(stack: Stack, admin: httpx.AsyncClient) -> AsyncIterator[str]:
-    """A `memory` task model on the stand-in, which answers with `EXTRACTED`; memory folds
-    after every turn while the test runs."""
+    """A `memory` task model on the stand-in, which answers with `EXTRACTED`."""
     await stack.standin_config(scripted_replies={MEMORY_MODEL: EXTRACTED})
     providers = (await admin.get("/v1/admin/providers")).json()["items"]
     standin = next(p for p in providers if p["name"] == "standin")
@@ -55,14 +54,22 @@ async def memory_model(stack: Stack, admin: httpx.AsyncClient) -> AsyncIterator[
         },
     )
     assert created.status_code == 201, created.text
+    try:
+        yield created.json()["key"]
+    finally:
+        await admin.delete(f"/v1/admin/models/{created.json()['id']}")
+
+
+@pytest.fixture
+def fold_every_turn(stack: Stack) -> Iterator[None]:
+    """Memory folds every message after every turn while the test runs."""
     settings = stack.chat_settings
     before = (settings.memory_keep_recent, settings.memory_batch)
     settings.memory_keep_recent, settings.memory_batch = 0, 1
     try:
-        yield created.json()["key"]
+        yield
     finally:
         settings.memory_keep_recent, settings.memory_batch = before
-        await admin.delete(f"/v1/admin/models/{created.json()['id']}")
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -91,7 +98,7 @@ def texts(items: list[dict[str, Any]]) -> dict[str, str]:
 
 
 async def test_a_fact_told_in_one_chat_is_known_in_new_chats_by_tier(
-    stack: Stack, new_user: Any, memory_model: str
+    stack: Stack, new_user: Any, memory_model: str, fold_every_turn: None
 ) -> None:
     user: User = await new_user()
     first = await start_conversation(user)
@@ -162,7 +169,7 @@ async def test_a_fact_told_in_one_chat_is_known_in_new_chats_by_tier(
 
 
 async def test_edit_pin_and_forget_are_honoured_by_the_next_prompt(
-    stack: Stack, new_user: Any, memory_model: str
+    stack: Stack, new_user: Any, memory_model: str, fold_every_turn: None
 ) -> None:
     user: User = await new_user()
     first = await start_conversation(user)
@@ -279,7 +286,7 @@ async def test_memory_routes_check_input_and_owner(stack: Stack, new_user: Any) 
 
 
 async def test_a_failing_memory_model_leaves_replies_intact_and_undelayed(
-    stack: Stack, new_user: Any, memory_model: str
+    stack: Stack, new_user: Any, memory_model: str, fold_every_turn: None
 ) -> None:
     await stack.standin_config(
         scripted_replies={MEMORY_MODEL: EXTRACTED},
@@ -305,3 +312,53 @@ async def test_a_failing_memory_model_leaves_replies_intact_and_undelayed(
         "items"
     ]
     assert [m["sender"] for m in stored][-4:] == ["user", "assistant", "user", "assistant"]
+
+
+async def test_messages_the_budget_cuts_are_folded_into_memory_at_once(
+    stack: Stack, new_user: Any, admin: httpx.AsyncClient, memory_model: str
+) -> None:
+    """Far fewer messages than the recent window (40), but a small context: what the prompt
+    no longer holds is in the memory model's requests, so nothing falls out of both."""
+    await stack.standin_config(output_tokens=40, scripted_replies={MEMORY_MODEL: EXTRACTED})
+    models = (await admin.get("/v1/admin/models")).json()["items"]
+    fallback = next(m for m in models if m["key"] == "standin-fallback")
+    path = f"/v1/admin/models/{fallback['id']}"
+    assert (await admin.patch(path, json={"context_window": 900})).status_code == 200
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    try:
+        for n in range(6):
+            content = f"message number {n} " + "padding " * 60
+            seen = await send_streaming(user, conversation["id"], content, model="standin-fallback")
+            assert seen[-1].name == "turn.completed"
+        shown = await ok(
+            await user.client.get(
+                f"/v1/conversations/{conversation['id']}/prompt-preview",
+                params={"kind": "continue", "model": "standin-fallback"},
+            )
+        )
+    finally:
+        await admin.patch(path, json={"context_window": 4096})
+    assert shown["budget"]["history_dropped"] > 0
+    in_prompt = json.dumps([m["content"] for m in shown["messages"]])
+    stored = (
+        await ok(
+            await user.client.get(f"/v1/conversations/{conversation['id']}/messages?limit=100")
+        )
+    )["items"]
+    deadline = time.monotonic() + 20
+    while True:
+        folded = json.dumps(
+            [r["body"] for r in await stack.standin_requests() if r["model"] == MEMORY_MODEL]
+        )
+        missing = [
+            m["content"][:40]
+            for m in stored
+            if json.dumps(m["content"])[1:-1] not in in_prompt
+            and json.dumps(m["content"])[1:-1] not in folded
+        ]
+        if not missing or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert missing == []
+    assert (await conversation_memory(user, conversation["id"], wanted=3))["summary"]
