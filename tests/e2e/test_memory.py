@@ -266,6 +266,25 @@ async def test_memory_routes_check_input_and_owner(stack: Stack, new_user: Any) 
         201,
     )
     assert again["id"] == made["id"]
+    twin = await ok(
+        await user.client.post(
+            "/v1/memory",
+            json={
+                "tier": "conversation",
+                "text": "The door is blue",
+                "conversation_id": conversation["id"],
+            },
+        ),
+        201,
+    )
+    assert_error(
+        await user.client.patch(
+            f"/v1/memory/{twin['id']}", json={"text": "the key is under the MAT!"}
+        ),
+        409,
+        "already_remembered",
+    )
+    assert (await user.client.delete(f"/v1/memory/{twin['id']}")).status_code == 204
     assert made["pinned"] and made["conversation_id"] == conversation["id"]
     assert_error(await user.client.patch(f"/v1/memory/{made['id']}", json={"text": None}), 422)
     assert_error(await other.client.get(f"/v1/conversations/{conversation['id']}/memory"), 404)

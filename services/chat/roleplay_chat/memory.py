@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -230,12 +231,12 @@ class MemoryKeeper:
         known: list[tuple[str, str, bool]],
         sources: list[str],
     ) -> list[uuid.UUID]:
-        added = []
+        rows = []
         for tier, candidates in extracted.items.items():
             # Forgotten items are in `known` too: their tombstones keep them from coming back.
             fresh = rules.new_items(candidates, [text for t, text, _ in known if t == tier])
-            for text in fresh:
-                item = MemoryItem(
+            rows += [
+                MemoryItem(
                     user_id=command.user_id,
                     tier=tier,
                     character_id=character_id if tier != "profile" else None,
@@ -243,11 +244,16 @@ class MemoryKeeper:
                     text=text,
                     normalized=rules.normalize(text),
                     source_message_ids=sources,
-                )
-                session.add(item)
-                added.append(item.id)
-        await session.flush()
-        return added
+                ).model_dump()
+                for text in fresh
+            ]
+        if not rows:
+            return []
+        # Another extraction may have added the same text meanwhile: that row stands.
+        added = await session.execute(
+            insert(MemoryItem).values(rows).on_conflict_do_nothing().returning(col(MemoryItem.id))
+        )
+        return list(added.scalars())
 
     async def _record_usage(
         self, session: AsyncSession, command: RequestChatTurn, call: Call, cause: EventEnvelope

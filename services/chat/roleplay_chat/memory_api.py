@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -66,6 +67,29 @@ async def _owned_item(session: AsyncSession, item_id: uuid.UUID, user_id: uuid.U
     if item is None or item.user_id != user_id or item.forgotten:
         raise not_found("memory item")
     return item
+
+
+async def _same_text(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    tier: str,
+    character_id: uuid.UUID | None,
+    conversation_id: uuid.UUID | None,
+    key: str,
+) -> MemoryItem | None:
+    """The row (live or tombstone) holding this normalised text in this scope, locked."""
+    found = await session.execute(
+        sa.select(MemoryItem)
+        .where(
+            col(MemoryItem.user_id) == user_id,
+            col(MemoryItem.tier) == tier,
+            col(MemoryItem.character_id).is_not_distinct_from(character_id),
+            col(MemoryItem.conversation_id).is_not_distinct_from(conversation_id),
+            col(MemoryItem.normalized) == key,
+        )
+        .with_for_update()
+    )
+    return found.scalars().first()
 
 
 async def _announce(request: Request, session: AsyncSession, item: MemoryItem) -> None:
@@ -155,23 +179,7 @@ async def add_memory(body: MemoryCreate, request: Request, session: SessionDep) 
     key = normalize(body.text)
     if not key:
         raise ApiError(422, "invalid_memory", "the text has no words")
-    same = (
-        (
-            await session.execute(
-                sa.select(MemoryItem)
-                .where(
-                    col(MemoryItem.user_id) == body.user_id,
-                    col(MemoryItem.tier) == body.tier,
-                    col(MemoryItem.character_id).is_not_distinct_from(character_id),
-                    col(MemoryItem.conversation_id).is_not_distinct_from(conversation_id),
-                    col(MemoryItem.normalized) == key,
-                )
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .first()
-    )
+    same = await _same_text(session, body.user_id, body.tier, character_id, conversation_id, key)
     now = datetime.now(UTC)
     if same is not None:  # a tombstone or a live twin: this is the same memory, now the user's
         same.text, same.forgotten, same.origin, same.updated_at = body.text, False, "user", now
@@ -206,21 +214,37 @@ async def edit_memory(
         if not key:
             raise ApiError(422, "invalid_memory", "the text has no words")
         if key != item.normalized:
-            # The old text stays as a tombstone: a correction is not undone by re-extraction.
-            session.add(
-                MemoryItem(
-                    user_id=item.user_id,
-                    tier=item.tier,
-                    character_id=item.character_id,
-                    conversation_id=item.conversation_id,
-                    text=item.text,
-                    normalized=item.normalized,
-                    forgotten=True,
-                    origin=item.origin,
-                    source_message_ids=list(item.source_message_ids),
-                )
+            twin = await _same_text(
+                session, item.user_id, item.tier, item.character_id, item.conversation_id, key
             )
-        item.text, item.normalized, item.origin = changes["text"], key, "user"
+            if twin is not None and not twin.forgotten:
+                raise ApiError(
+                    409, "already_remembered", "another item says this", {"id": str(twin.id)}
+                )
+            if twin is not None:  # forgotten once, true again now that the user says so
+                await session.delete(twin)
+            old_text, old_key = item.text, item.normalized
+            item.text, item.normalized = changes["text"], key
+            await session.flush()
+            # The old text stays as a tombstone: a correction is not undone by re-extraction.
+            await session.execute(
+                insert(MemoryItem)
+                .values(
+                    MemoryItem(
+                        user_id=item.user_id,
+                        tier=item.tier,
+                        character_id=item.character_id,
+                        conversation_id=item.conversation_id,
+                        text=old_text,
+                        normalized=old_key,
+                        forgotten=True,
+                        origin=item.origin,
+                        source_message_ids=list(item.source_message_ids),
+                    ).model_dump()
+                )
+                .on_conflict_do_nothing()
+            )
+        item.text, item.origin = changes["text"], "user"
     if "pinned" in changes:
         item.pinned = changes["pinned"]
     item.updated_at = datetime.now(UTC)

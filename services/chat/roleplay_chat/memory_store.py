@@ -34,6 +34,16 @@ class MemoryItem(SQLModel, table=True):
     __tablename__ = "memory_items"
     __table_args__ = (
         sa.Index("ix_memory_items_user_tier", "user_id", "tier", "character_id"),
+        sa.Index(
+            "uq_memory_items_scope_text",
+            "user_id",
+            "tier",
+            "character_id",
+            "conversation_id",
+            "normalized",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
         {"schema": SCHEMA},
     )
 

@@ -95,7 +95,7 @@ async def add_memory(
     return result
 
 
-@router.patch("/memory/{item_id}", response_model=MemoryItemPublic, responses=errors(404, 422))
+@router.patch("/memory/{item_id}", response_model=MemoryItemPublic, responses=errors(404, 409, 422))
 async def edit_memory(
     item_id: uuid.UUID, body: MemoryEdit, user: CurrentUser, chat: ChatDep
 ) -> dict[str, Any]:

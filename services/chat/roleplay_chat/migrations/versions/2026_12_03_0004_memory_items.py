@@ -55,6 +55,15 @@ def upgrade() -> None:
         "ix_memory_items_user_tier", "memory_items", ["user_id", "tier", "character_id"]
     )
     op.create_index("ix_memory_items_conversation", "memory_items", ["conversation_id"])
+    # One row per remembered text in its scope, tombstones included: concurrent extractions
+    # (two chats, two processes) cannot add the same item twice.
+    op.create_index(
+        "uq_memory_items_scope_text",
+        "memory_items",
+        ["user_id", "tier", "character_id", "conversation_id", "normalized"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    )
 
 
 def downgrade() -> None:
