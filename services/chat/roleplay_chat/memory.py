@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from roleplay_chat.domain import memory as rules
-from roleplay_chat.domain.prompt import HistoryMessage, Memory
+from roleplay_chat.domain.prompt import ChatPrompt, HistoryMessage, Memory
 from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, counter_for
 from roleplay_chat.memory_store import MemoryItem, items_for_conversation
 from roleplay_chat.providers.errors import ProviderError
@@ -48,6 +48,8 @@ from roleplay_common.service import Runtime
 
 log = get_logger(__name__)
 
+NEARLY_FULL = 0.75
+
 
 @dataclass(frozen=True)
 class Call:
@@ -59,6 +61,17 @@ class Call:
     tokens_out: int
     latency_ms: int
     error: ProviderError | None
+
+
+def budget_window(prompt: ChatPrompt) -> int | None:
+    """How many history messages the next prompt can be counted on to hold, when the token
+    budget is what limits it: the prompt dropped messages, or filled `NEARLY_FULL` of its
+    budget (folding then, ahead of the cut, is what keeps a message from leaving the prompt
+    before it is in the summary). The next prompt also holds this reply and a new message.
+    None: the budget is not the limit."""
+    if not prompt.dropped and prompt.tokens_in < prompt.budget * NEARLY_FULL:
+        return None
+    return max(prompt.kept - 2, 0)
 
 
 def memory_routes(command: RequestChatTurn, reply_route: ModelRoute) -> list[ModelRoute]:

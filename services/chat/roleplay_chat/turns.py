@@ -40,7 +40,7 @@ from roleplay_chat.domain.prompt import (
     plan_prompt,
 )
 from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
-from roleplay_chat.memory import MemoryKeeper
+from roleplay_chat.memory import MemoryKeeper, budget_window
 from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
@@ -314,21 +314,15 @@ class TurnRunner:
             first_token_ms=reply.attempts[-1].first_token_ms,
         )
         # The history read for the prompt (plus this turn's messages) is a lower bound of the
-        # conversation's length: too short to have anything to fold, and nothing cut by the
+        # conversation's length: too short to have anything to fold, and a prompt far from its
         # budget, memory is left alone.
-        used = prompts[reply.route.model_key]
-        if used.dropped or (
+        window = budget_window(prompts[reply.route.model_key])
+        if window is not None or (
             len(prepared.history) + 2
             >= self.settings.memory_keep_recent + self.settings.memory_batch
         ):
             self._detach(
-                self._remember(
-                    command,
-                    reply.route,
-                    envelope,
-                    # The next prompt also holds the reply and a new message.
-                    window=max(used.kept - 2, 0) if used.dropped else None,
-                ),
+                self._remember(command, reply.route, envelope, window=window),
                 f"memory-{command.turn_id}",
             )
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from roleplay_chat.domain.memory import Extracted, new_items, normalize, parse, plan, request
-from roleplay_chat.domain.prompt import HistoryMessage, Memory
+from roleplay_chat.domain.prompt import ChatPrompt, HistoryMessage, Memory
+from roleplay_chat.memory import budget_window
 
 
 def history(n: int) -> list[tuple[int, HistoryMessage]]:
@@ -61,3 +62,12 @@ def test_the_request_carries_what_is_known_and_the_new_messages() -> None:
     assert "Mira" in messages[0]["content"] and "profile" in messages[0]["content"]
     assert "old" in messages[1]["content"] and "- f1" in messages[1]["content"]
     assert "Ash: hi" in messages[1]["content"]
+
+
+def test_the_budget_sets_the_window_when_it_cuts_or_nearly_does() -> None:
+    roomy = ChatPrompt(messages=[], tokens_in=100, kept=10, dropped=0, budget=1000)
+    full = ChatPrompt(messages=[], tokens_in=800, kept=10, dropped=0, budget=1000)
+    cut = ChatPrompt(messages=[], tokens_in=990, kept=6, dropped=4, budget=1000)
+    assert budget_window(roomy) is None
+    assert budget_window(full) == 8
+    assert budget_window(cut) == 4
