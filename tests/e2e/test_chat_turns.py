@@ -160,13 +160,16 @@ async def test_continue_goes_on_without_user_input(stack: Stack, new_user: Any) 
     await stack.standin_config()
     user: User = await new_user()
     conversation = await start_conversation(user)
+    greeting = (await messages(user, conversation["id"]))[0]
     async with user.client.stream(
         "POST", f"/v1/conversations/{conversation['id']}/continue", headers=SSE
     ) as response:
         seen = await collect(response)
     assert seen[-1].name == "turn.completed"
     stored = await messages(user, conversation["id"])
-    assert [m["sender"] for m in stored] == ["assistant", "assistant"]
+    # The newest reply (here the greeting) goes on: it grows, no message is added.
+    assert [m["sender"] for m in stored] == ["assistant"]
+    assert stored[0]["content"] == greeting["content"] + text_of(seen)
 
 
 async def test_a_resent_message_is_one_message_and_one_turn(stack: Stack, new_user: Any) -> None:

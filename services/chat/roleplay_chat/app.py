@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from roleplay_chat import api, handlers, memory_api, preview
+from roleplay_chat import api, handlers, impersonate, memory_api, preview, tools_api
 from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
@@ -13,9 +13,12 @@ from roleplay_chat.store import SCHEMA
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
 from roleplay_common.events import (
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
+    ChatTurnRestarted,
     ChatTurnStarted,
     MemoryUpdated,
     RequestChatTurn,
@@ -40,7 +43,8 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
     async def start(runtime: Runtime) -> None:
         await stream_producer.start()
         runtime.spawn(turns.health.run(), "worker-health")
-        runtime.spawn(turns.watch_abandoned_turns(), "abandoned-turns")
+        runtime.spawn(turns.takeover.keep_leases(), "turn-leases")
+        runtime.spawn(turns.takeover.watch(), "turn-takeover")
 
     async def stop(runtime: Runtime) -> None:
         await turns.shutdown()
@@ -54,12 +58,15 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
-        api=[api.router, memory_api.router, preview.router],
+        api=[api.router, preview.router, tools_api.router, impersonate.router, memory_api.router],
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
+            ChatTurnRestarted,
             ChatTurnCompleted,
             ChatTurnFailed,
+            ChatMessageEdited,
+            ChatMessageDeleted,
             MemoryUpdated,
             UsageRecorded,
         ],

@@ -18,8 +18,10 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
-from roleplay_common.events.turn_stream import DeltaEncoder
+from roleplay_common.events.chat import ChatTurnRestarted
+from roleplay_common.events.turn_stream import RESTARTED_TYPE, DeltaEncoder
 from roleplay_common.logging import get_logger
 from roleplay_common.settings import KafkaSettings
 
@@ -43,6 +45,11 @@ class TurnStreamProducer:
 
     async def stop(self) -> None:
         await self._producer.stop()
+
+    async def partition_of(self, topic: str, key: bytes) -> int:
+        """The partition this producer writes `key`'s records of `topic` to."""
+        partitions = sorted(await self._producer.partitions_for(topic))
+        return int(DefaultPartitioner()(key, partitions, partitions))
 
     async def send(
         self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
@@ -68,13 +75,14 @@ class ReplyStream:
         self.encoder = encoder
         self.window = window
         self.seq = 0
+        self._text_sent = False
         self._headers = encoder.headers()
         self._buffer: list[str] = []
         self._last_sent = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
-        self._sent: list[tuple[bytes, asyncio.Future[Any]]] = []
+        self._sent: list[tuple[bytes, list[tuple[str, bytes]], asyncio.Future[Any]]] = []
         self._loop = asyncio.get_running_loop()
 
     @property
@@ -82,9 +90,22 @@ class ReplyStream:
         """How many delta records were sent (the `seq` of the last one)."""
         return self.seq
 
+    async def restart(self, after: int, reason: str) -> None:
+        """Continue a turn another instance began: its records went up to `after`, so this
+        one says the reply starts over (`after + 1`) and its deltas follow from there."""
+        async with self._lock:
+            self.seq = after + 1
+            value = self.encoder.encode_restart(self.seq, reason)
+            headers = [
+                ("event-type", RESTARTED_TYPE.encode()),
+                ("event-version", str(ChatTurnRestarted.event_version).encode()),
+            ]
+            future = await self.producer.send(self.topic, self.encoder.key, value, headers)
+            self._sent.append((value, headers, future))
+
     async def add(self, text: str) -> None:
         self._buffer.append(text)
-        if self._loop.time() - self._last_sent >= self.window or self.seq == 0:
+        if self._loop.time() - self._last_sent >= self.window or not self._text_sent:
             await self._send_buffer()
         elif self._timer is None:
             delay = self._last_sent + self.window - self._loop.time()
@@ -106,22 +127,21 @@ class ReplyStream:
             text = "".join(self._buffer)
             self._buffer.clear()
             self.seq += 1
+            self._text_sent = True
             value = self.encoder.encode(self.seq, text)
             self._last_sent = self._loop.time()
             future = await self.producer.send(self.topic, self.encoder.key, value, self._headers)
-            self._sent.append((value, future))
+            self._sent.append((value, self._headers, future))
 
     async def finish(self) -> int:
         """Send what is buffered and confirm every record; returns how many were sent."""
         await self._send_buffer()
         await asyncio.gather(*self._flushes)
-        results = await asyncio.gather(*(f for _, f in self._sent), return_exceptions=True)
+        results = await asyncio.gather(*(f for _, _, f in self._sent), return_exceptions=True)
         if any(isinstance(r, BaseException) for r in results):
             log.warning("re-sending deltas the broker did not acknowledge", records=len(results))
-            for value, _ in self._sent:
-                future = await self.producer.send(
-                    self.topic, self.encoder.key, value, self._headers
-                )
+            for value, headers, _ in self._sent:
+                future = await self.producer.send(self.topic, self.encoder.key, value, headers)
                 await future
         return self.seq
 

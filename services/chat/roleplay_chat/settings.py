@@ -36,7 +36,9 @@ class ChatSettings(ServiceSettings):
         default=200, description="Newest messages read for a turn before the token budget."
     )
     turn_lease_seconds: float = Field(
-        default=60.0, description="A running turn renews its lease; an expired one is ended."
+        default=15.0,
+        description="An instance renews the leases of its turns every third of this; a turn "
+        "whose lease ran out (its instance stopped) is taken over by another instance.",
     )
     worker_health_interval_seconds: float = 30.0
     memory_keep_recent: int = Field(

@@ -8,14 +8,13 @@
    with retries and fallback, publish every piece of text as it arrives, then store the reply
    and publish `chat.turn.completed` and `usage.recorded` through the outbox, in one
    transaction. A failure stores nothing but the failure, and says why.
-3. `end_abandoned_turns`: a turn whose process died mid-stream (its lease expired) is ended
-   with `turn_interrupted`, so no client waits forever.
+3. A turn whose instance stopped mid-stream (its lease ran out) is taken over by another
+   instance and its reply produced again (`takeover`), so no client waits forever.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -48,19 +47,26 @@ from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
+    CONVERSATIONS,
     MESSAGES,
+    PREVIEW_CHARS,
+    TURNS,
     Conversation,
     Message,
     Turn,
+    alternative_stamp,
     get_conversation,
     last_assistant_message,
     message_view,
+    newest_message,
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
+from roleplay_chat.takeover import TurnTakeover
 from roleplay_chat.worker_health import WorkerHealth
 from roleplay_common.broker import Topics, envelope_headers
-from roleplay_common.db import add_to_outbox, claim_event
+from roleplay_common.db import add_to_outbox
+from roleplay_common.db.plumbing import processed_events_table
 from roleplay_common.events import (
     ChatTurnCompleted,
     ChatTurnDelta,
@@ -87,9 +93,7 @@ FIRST_DELTA = Histogram(
     "From the turn command's request time to its first published delta.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
-TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
-
-PREVIEW_CHARS = 160
+FINISHED_TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class TurnRunner:
         self.limits = StreamLimits()
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
+        self.takeover = TurnTakeover(self)
 
     @property
     def topics(self) -> Topics:
@@ -128,12 +133,13 @@ class TurnRunner:
 
     async def accept(self, command: RequestChatTurn, envelope: EventEnvelope) -> Prepared | None:
         """Record the turn and the user message, and read what the prompt needs while the
-        transaction is open; None when there is nothing to run."""
-        schema = self.runtime.schema
+        transaction is open; None when there is nothing to run.
+
+        Every turn makes this trip, so it is four statements: claim the command and record
+        the turn; lock the conversation; store the user message with the conversation's
+        preview; read the history."""
         async with self.runtime.db.transaction() as session:
-            if not await claim_event(session, schema, envelope, consumer="turns"):
-                return None
-            if await session.get(Turn, command.turn_id) is not None:
+            if not await self._record_turn(session, command, envelope):
                 return None
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             refusal = _refusal(conversation, command)
@@ -146,25 +152,54 @@ class TurnRunner:
                     code="nothing_to_regenerate",
                     message="the conversation has no reply to regenerate",
                 )
-            turn = Turn(
-                id=command.turn_id,
-                conversation_id=command.conversation_id,
-                user_id=command.user_id,
-                kind=command.kind,
-                user_message_id=command.user_message_id,
-                command=envelope.model_dump(mode="json"),
-                lease_owner=self.instance,
-                lease_until=self._lease_end(),
-            )
-            session.add(turn)
             if refusal is not None:
+                turn = await session.get(Turn, command.turn_id)
+                assert turn is not None
                 self._finish_failed(session, turn, refusal)
                 await self._emit_failed(session, command, envelope, refusal, deltas=0)
                 return None
             assert conversation is not None
             if command.kind == "send" and command.content is not None:
-                await _store_user_message(session, command, conversation)
+                await _store_user_message(session, command)
             return await self._prepare(session, command, conversation)
+
+    async def _record_turn(
+        self, session: AsyncSession, command: RequestChatTurn, envelope: EventEnvelope
+    ) -> bool:
+        """Claim the command and record its turn, in one statement; False when either was
+        seen before (a redelivered or replayed command)."""
+        claimed = (
+            insert(processed_events_table(self.runtime.schema))
+            .values(event_id=envelope.id, consumer="turns", event_type=envelope.type)
+            .on_conflict_do_nothing()
+            .returning(sa.literal(1).label("claimed"))
+            .cte("claimed")
+        )
+        row = {
+            "id": command.turn_id,
+            "conversation_id": command.conversation_id,
+            "user_id": command.user_id,
+            "kind": command.kind,
+            "status": "requested",
+            "user_message_id": command.user_message_id,
+            "deltas": 0,
+            "restarts": 0,
+            "command": envelope.model_dump(mode="json"),
+            "lease_owner": self.instance,
+            "lease_until": self._lease_end(),
+            "created_at": datetime.now(UTC),
+        }
+        columns = [TURNS.c[name] for name in row]
+        values = sa.select(
+            *(sa.literal(value, type_=TURNS.c[name].type) for name, value in row.items())
+        ).select_from(claimed)
+        recorded = await session.execute(
+            insert(TURNS)
+            .from_select(columns, values)
+            .on_conflict_do_nothing()
+            .returning(TURNS.c.id)
+        )
+        return recorded.first() is not None
 
     def schedule(
         self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
@@ -175,29 +210,37 @@ class TurnRunner:
         for task in list(self._running):
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        try:
+            await self.takeover.release()
+        except Exception as exc:
+            log.warning("could not give back turn leases", error=type(exc).__name__)
 
     async def _run_guarded(
-        self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
+        self,
+        command: RequestChatTurn,
+        envelope: EventEnvelope,
+        prepared: Prepared,
+        *,
+        restart_after: int | None = None,
     ) -> None:
+        """Run the turn; with `restart_after`, one taken over from a stopped instance (see
+        `takeover`), whose start was announced already."""
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
-            # The lease is renewed while the turn waits behind others of its conversation
-            # too: a queued turn is not abandoned.
-            heartbeat = asyncio.create_task(self._renew_lease(command.turn_id))
             try:
-                announced = await self._announce(command, envelope)
+                announced = None
+                if restart_after is None:
+                    announced = await self._announce(command, envelope)
                 async with self._conversation_locks[command.conversation_id]:
                     if await self._still_ours(command.turn_id):
-                        await self.run(command, envelope, prepared, announced)
+                        await self.run(
+                            command, envelope, prepared, announced, restart_after=restart_after
+                        )
                     else:
-                        log.warning("turn was ended while it waited; not running it")
+                        log.warning("turn was ended or taken over while it waited; not running")
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("turn crashed; it will be ended when its lease expires")
-            finally:
-                heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await heartbeat
+                log.exception("turn crashed; it will be taken over when its lease expires")
 
     # -- 2. run ----------------------------------------------------------------------------
 
@@ -207,9 +250,12 @@ class TurnRunner:
         envelope: EventEnvelope,
         prepared: Prepared,
         announced: Callable[[], Awaitable[None]] | None = None,
+        *,
+        restart_after: int | None = None,
     ) -> None:
         """Stream the reply and store it. `announced` confirms `turn.started` (sent, not yet
-        acknowledged: the provider call does not wait for the broker) before the turn ends."""
+        acknowledged: the provider call does not wait for the broker) before the turn ends.
+        `restart_after`: the last `seq` a stopped instance published for this turn."""
         history, memory = prepared.history, prepared.memory
         plan = plan_prompt(command, history, memory=memory)
         estimated_in: dict[str, int] = {}
@@ -228,9 +274,11 @@ class TurnRunner:
             ),
             window=self.settings.delta_window_ms / 1000,
         )
+        if restart_after is not None:
+            await reply_stream.restart(restart_after, "instance_stopped")
 
         async def on_text(text: str) -> None:
-            if reply_stream.seq == 0:
+            if reply_stream.seq == 0 and restart_after is None:
                 FIRST_DELTA.observe(
                     max((datetime.now(UTC) - command.requested_at).total_seconds(), 0)
                 )
@@ -265,6 +313,7 @@ class TurnRunner:
                     max_tokens=prompt.max_tokens,
                     temperature=command.generation.temperature,
                     top_p=command.generation.top_p,
+                    stop=command.generation.stop,
                     first_token_timeout=min(
                         route.timeout_seconds, self.settings.first_token_timeout_seconds
                     ),
@@ -288,7 +337,7 @@ class TurnRunner:
             if announced is not None:
                 await announced()
             await self._fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
-            TURNS.labels("failed").inc()
+            FINISHED_TURNS.labels("failed").inc()
             return
         except BaseException:
             reply_stream.abandon()
@@ -304,7 +353,7 @@ class TurnRunner:
             estimated_in=estimated_in,
             lore=activation_records(prompts[reply.route.model_key]),
         )
-        TURNS.labels("completed").inc()
+        FINISHED_TURNS.labels("completed").inc()
         log.info(
             "turn completed",
             kind=command.kind,
@@ -375,10 +424,10 @@ class TurnRunner:
             conversation = await get_conversation(session, command.conversation_id, lock=True)
             if conversation is None:  # deleted while the reply streamed
                 return
-            if not await _unfinished(session, command.turn_id):
-                log.warning("turn was ended (lease expired) before its reply was stored")
+            if not await _unfinished(session, command.turn_id, self.instance):
+                log.warning("turn was ended or taken over before its reply was stored")
                 return
-            message = await self._store_reply(session, command, reply.text)
+            message = await self._store_reply(session, command, reply)
             await session.execute(
                 sa.update(Turn)
                 .where(col(Turn.id) == command.turn_id)
@@ -392,7 +441,7 @@ class TurnRunner:
                 )
             )
             conversation.updated_at = datetime.now(UTC)
-            conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
+            conversation.last_message_preview = message.content[:PREVIEW_CHARS]
             await session.flush()
             usage = _turn_usage(reply, estimated_in)
             await add_to_outbox(
@@ -412,19 +461,32 @@ class TurnRunner:
                     causation=envelope,
                 ),
             )
-            await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, reply.attempts, estimated_in)
 
     async def _store_reply(
-        self, session: AsyncSession, command: RequestChatTurn, text: str
+        self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
     ) -> Message:
-        if command.kind == "regenerate":
+        text, stamp = reply.text, alternative_stamp(reply.route.model_key)
+        if command.kind in ("regenerate", "continue"):
             target = await last_assistant_message(session, command.conversation_id)
-            if target is not None:
-                alternatives = list(target.alternatives or [target.content])
-                alternatives.append(text)
+            newest = await newest_message(session, command.conversation_id)
+            if target is not None and command.kind == "regenerate":
+                meta = [*_padded_meta(target), stamp]
+                alternatives = [*(target.alternatives or [target.content]), text]
                 target.alternatives = alternatives
+                target.alternative_meta = meta
                 target.selected_index = len(alternatives) - 1
                 target.content = text
+                target.turn_id = command.turn_id
+                target.updated_at = datetime.now(UTC)
+                return target
+            if target is not None and newest is not None and newest.id == target.id:
+                # Continue extends the newest reply: its current swipe grows.
+                grown = target.content + text
+                alternatives = list(target.alternatives or [target.content])
+                alternatives[min(target.selected_index, len(alternatives) - 1)] = grown
+                target.alternatives = alternatives
+                target.content = grown
                 target.turn_id = command.turn_id
                 target.updated_at = datetime.now(UTC)
                 return target
@@ -435,6 +497,7 @@ class TurnRunner:
             message_type="continue" if command.kind == "continue" else "reply",
             content=text,
             alternatives=[text],
+            alternative_meta=[stamp],
             turn_id=command.turn_id,
         )
         session.add(message)
@@ -453,91 +516,26 @@ class TurnRunner:
         error = TurnError(code=failure.code, message=failure.message)
         async with self.runtime.db.transaction() as session:
             turn = await session.get(Turn, command.turn_id, with_for_update=True)
-            if turn is not None and turn.finished_at is not None:
-                return  # already ended (its lease expired): one ending per turn
+            if turn is not None and (
+                turn.finished_at is not None or turn.lease_owner != self.instance
+            ):
+                return  # ended already, or taken over: one ending per turn, by its holder
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
-            await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
-
-    # -- 3. abandoned turns ----------------------------------------------------------------
-
-    async def end_abandoned_turns(self) -> int:
-        """End turns whose lease expired: their process died mid-reply."""
-        error = TurnError(
-            code="turn_interrupted", message="the reply was interrupted; please try again"
-        )
-        ended = 0
-        async with self.runtime.db.transaction() as session:
-            turns = (
-                (
-                    await session.execute(
-                        sa.select(Turn)
-                        .where(
-                            col(Turn.finished_at).is_(None),
-                            col(Turn.lease_until) < datetime.now(UTC),
-                        )
-                        .limit(100)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            for turn in turns:
-                command = EventEnvelope.model_validate(turn.command)
-                payload = command.payload()
-                assert isinstance(payload, RequestChatTurn)
-                self._finish_failed(session, turn, error, deltas=turn.deltas)
-                await self._emit_failed(session, payload, command, error, deltas=turn.deltas)
-                ended += 1
-        if ended:
-            log.warning("ended abandoned turns", count=ended)
-        return ended
-
-    async def watch_abandoned_turns(self) -> None:
-        while True:
-            try:
-                await self.end_abandoned_turns()
-            except Exception:
-                log.exception("could not end abandoned turns")
-            await asyncio.sleep(self.settings.turn_lease_seconds / 2)
+            await self.record_usage(session, command, envelope, failure.attempts, estimated_in)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _lease_end(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
 
-    async def _renew_lease(self, turn_id: uuid.UUID) -> None:
-        """Keep the turn's lease while it runs. A failed renewal (a database blip) is retried
-        soon and never ends the turn; a turn that is no longer ours is left alone."""
-        interval = self.settings.turn_lease_seconds / 3
-        wait = interval
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                async with self.runtime.db.transaction() as session:
-                    renewed = await session.execute(
-                        sa.update(Turn)
-                        .where(
-                            col(Turn.id) == turn_id,
-                            col(Turn.finished_at).is_(None),
-                            col(Turn.lease_owner) == self.instance,
-                        )
-                        .values(lease_until=self._lease_end(), status="streaming")
-                        .returning(col(Turn.id))
-                    )
-                    if renewed.first() is None:
-                        return
-                wait = interval
-            except Exception as exc:
-                log.warning("could not renew a turn's lease; retrying", error=type(exc).__name__)
-                wait = min(interval, 1.0)
-
     async def _still_ours(self, turn_id: uuid.UUID) -> bool:
         async with self.runtime.db.reading() as session:
             turn = await session.get(Turn, turn_id)
-            return turn is not None and turn.finished_at is None
+            return (
+                turn is not None and turn.finished_at is None and turn.lease_owner == self.instance
+            )
 
     def _finish_failed(
         self, session: AsyncSession, turn: Turn, error: TurnError, *, deltas: int = 0
@@ -574,7 +572,7 @@ class TurnRunner:
             ),
         )
 
-    async def _record_usage(
+    async def record_usage(
         self,
         session: AsyncSession,
         command: RequestChatTurn,
@@ -654,18 +652,17 @@ def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> Tur
     return None
 
 
-async def _unfinished(session: AsyncSession, turn_id: uuid.UUID) -> bool:
-    """Lock the turn's row; False when it has ended already."""
+async def _unfinished(session: AsyncSession, turn_id: uuid.UUID, instance: str) -> bool:
+    """Lock the turn's row; False when it has ended already or another instance took it."""
     turn = await session.get(Turn, turn_id, with_for_update=True)
-    return turn is not None and turn.finished_at is None
+    return turn is not None and turn.finished_at is None and turn.lease_owner == instance
 
 
-async def _store_user_message(
-    session: AsyncSession, command: RequestChatTurn, conversation: Conversation
-) -> None:
+async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -> None:
+    """The user's message and the conversation's preview, in one statement."""
     assert command.content is not None
     now = datetime.now(UTC)
-    await session.execute(
+    stored = (
         insert(MESSAGES)
         .values(
             id=command.user_message_id or uuid.uuid4(),
@@ -683,9 +680,22 @@ async def _store_user_message(
             updated_at=now,
         )
         .on_conflict_do_nothing()
+        .cte("stored")
     )
-    conversation.updated_at = now
-    conversation.last_message_preview = command.content[:PREVIEW_CHARS]
+    await session.execute(
+        sa.update(CONVERSATIONS)
+        .where(CONVERSATIONS.c.id == command.conversation_id)
+        .values(updated_at=now, last_message_preview=command.content[:PREVIEW_CHARS])
+        .add_cte(stored)
+    )
+
+
+def _padded_meta(message: Message) -> list[dict[str, Any]]:
+    """The message's `alternative_meta`, one entry per alternative (older rows had none)."""
+    meta = list(message.alternative_meta or [])
+    count = len(message.alternatives or [message.content])
+    stamp = alternative_stamp(None, message.created_at)
+    return (meta + [stamp] * count)[:count]
 
 
 def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:

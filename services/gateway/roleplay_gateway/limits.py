@@ -23,7 +23,7 @@ from roleplay_gateway.settings import GatewaySettings
 log = get_logger(__name__)
 
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/webhooks/")
-UPLOADS = ("/v1/characters/import", "/portrait")
+UPLOADS = ("/v1/characters/import", "/portrait", "/v1/conversations/import")
 
 
 class BodyLimit:
@@ -79,7 +79,9 @@ class RateLimit:
         auth = headers.get(b"authorization", b"").decode(errors="ignore")
         if auth.lower().startswith("bearer "):
             try:
-                subject = await tokens.verify_async(self.settings, auth[7:].strip())
+                token = auth[7:].strip()
+                subject = await tokens.verify_async(self.settings, token)
+                tokens.remember_verified(scope, token, subject)
                 return f"user:{subject.user_id}"
             except tokens.InvalidTokenError:
                 pass

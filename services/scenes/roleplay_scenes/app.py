@@ -32,6 +32,7 @@ def create_app(settings: ScenesSettings | None = None) -> FastAPI:
 
     async def start(runtime: Runtime) -> None:
         runtime.spawn(jobs.watch_expiry(), "expiry-sweeper")
+        runtime.spawn(jobs.watch_leases(), "job-leases")
 
     async def stop(runtime: Runtime) -> None:
         await jobs.shutdown()

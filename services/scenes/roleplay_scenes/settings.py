@@ -24,6 +24,13 @@ class ScenesSettings(ServiceSettings):
     provider_backoff_seconds: float = 0.25
     thumbnail_px: int = 256
     max_concurrent_jobs: int = 16
+    lease_seconds: float = Field(
+        default=30.0,
+        description="A job's lease; renewed while it runs, taken over by any instance once past.",
+    )
+    max_attempts: int = Field(
+        default=3, description="Runs of one job (the first plus takeovers) before it fails."
+    )
     webhook_base_url: str | None = Field(
         default=None,
         description="Public URL of the gateway; when set, providers call back through it "

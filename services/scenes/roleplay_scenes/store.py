@@ -43,6 +43,10 @@ class SceneJob(SQLModel, table=True):
     command: dict[str, Any] = Field(default_factory=dict, sa_type=pg.JSONB)
     provider_result: dict[str, Any] | None = Field(default=None, sa_type=pg.JSONB)
     delivered_by: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_type=_tz())
+    attempts: int = 0
+    provider_handle: dict[str, Any] | None = Field(default=None, sa_type=pg.JSONB)
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
     updated_at: datetime = Field(default_factory=_now, sa_type=_tz())
     finished_at: datetime | None = Field(default=None, sa_type=_tz())
@@ -68,6 +72,10 @@ class Scene(SQLModel, table=True):
     thumbnail_key: str | None = None
     width: int | None = None
     height: int | None = None
+    seed: int | None = None
+    kept_asset_id: uuid.UUID | None = None
+    kept_bucket: str | None = None
+    kept_key: str | None = None
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
 
 

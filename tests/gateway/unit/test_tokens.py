@@ -106,3 +106,14 @@ async def test_external_rs256_tokens_are_checked_against_the_jwks() -> None:
     unreachable = settings(external_jwks_url=f"http://127.0.0.1:{free_port()}/jwks.json")
     with pytest.raises(tokens.IssuerUnreachableError):
         await tokens.verify_async(unreachable, token)
+
+
+def test_a_token_verified_once_in_a_request_is_not_verified_again() -> None:
+    ours = settings()
+    token = tokens.issue(ours, uuid.uuid4(), ["basic_user"])
+    scope: dict[str, Any] = {}
+    subject = tokens.verify(ours, token)
+    tokens.remember_verified(scope, token, subject)
+    assert tokens.verified_before(scope, token) == subject
+    assert tokens.verified_before(scope, token + "x") is None
+    assert tokens.verified_before({}, token) is None

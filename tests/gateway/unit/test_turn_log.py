@@ -72,3 +72,29 @@ async def test_a_delta_that_never_arrives_is_skipped_after_a_grace() -> None:
     turn.add(StreamEvent(3, "turn.completed", {}))
     seen = [e.seq async for batch in hub.batches(turn, after=0) for e in batch]
     assert seen == [1, 3]
+
+
+def test_a_taken_over_turn_streams_its_restart_in_place() -> None:
+    """A `chat.turn.restarted` record on the deltas topic becomes a `turn.restarted` event at
+    its `seq`, between the first instance's deltas and the second's."""
+    from roleplay_common.events.turn_stream import DeltaEncoder
+
+    hub = TurnStreamHub(KafkaSettings(), topics=None)  # type: ignore[arg-type]
+    turn_id, conversation_id, user_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    encoder = DeltaEncoder(
+        turn_id=str(turn_id),
+        conversation_id=str(conversation_id),
+        user_id=str(user_id),
+        producer="chat",
+        correlation_id="c",
+    )
+    hub._apply(encoder.encode(1, "Once"))
+    hub._apply(encoder.encode_restart(2, "instance_stopped"))
+    hub._apply(encoder.encode(3, "Again"))
+    events = hub.turns[turn_id].ready_after(0)
+    assert [(e.seq, e.name) for e in events] == [
+        (1, "delta"),
+        (2, "turn.restarted"),
+        (3, "delta"),
+    ]
+    assert events[1].data == {"turn_id": str(turn_id), "seq": 2, "reason": "instance_stopped"}

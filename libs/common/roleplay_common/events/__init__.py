@@ -5,9 +5,12 @@ Importing this package registers every payload model, so any envelope can be dec
 
 from roleplay_common.events.chat import (
     CharacterCard,
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
+    ChatTurnRestarted,
     ChatTurnStarted,
     DepthPrompt,
     GenerationSettings,
@@ -18,11 +21,12 @@ from roleplay_common.events.chat import (
     ModelRoute,
     PromptTemplate,
     RequestChatTurn,
+    SamplerSettings,
     SceneContext,
     TurnError,
     TurnUsage,
 )
-from roleplay_common.events.dead_letter import EventDeadLettered
+from roleplay_common.events.dead_letter import DeadLetterRedriven, EventDeadLettered
 from roleplay_common.events.diagnostics import Ping, Pong
 from roleplay_common.events.envelope import (
     Event,
@@ -36,6 +40,7 @@ from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, Libra
 from roleplay_common.events.scenes import (
     Modification,
     RecentMessage,
+    ReferenceImage,
     RequestSceneJob,
     SceneJobCompleted,
     SceneJobFailed,
@@ -47,10 +52,14 @@ from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
     "CharacterCard",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatTurnCompleted",
     "ChatTurnDelta",
     "ChatTurnFailed",
+    "ChatTurnRestarted",
     "ChatTurnStarted",
+    "DeadLetterRedriven",
     "DepthPrompt",
     "Event",
     "EventDeadLettered",
@@ -69,8 +78,10 @@ __all__ = [
     "Pong",
     "PromptTemplate",
     "RecentMessage",
+    "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
+    "SamplerSettings",
     "SceneContext",
     "SceneJobCompleted",
     "SceneJobFailed",

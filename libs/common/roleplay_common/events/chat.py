@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay_common.events.envelope import Event
+from roleplay_common.text import SafeText
 
-TurnKind = Literal["send", "regenerate", "continue"]
+TurnKind = Literal["send", "regenerate", "continue", "impersonate"]
 ContentRating = Literal["sfw", "nsfw"]
 PromptRole = Literal["system", "user", "assistant"]
 
@@ -158,14 +159,56 @@ class ModelRoute(BaseModel):
     output_cost_per_mtok: Decimal = Decimal(0)
     cost_per_image: Decimal = Decimal(0)
     health_url: str | None = None
+    task: str | None = Field(default=None, description="The catalog task the model serves.")
+
+
+MAX_STOP_STRINGS = 4
+
+
+class SamplerSettings(BaseModel):
+    """A conversation's (or a character's default) generation settings, as a client sets them:
+    every field optional; what is unset falls back to the character's, then the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768)
+    stop: list[Annotated[SafeText, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=MAX_STOP_STRINGS
+    )
+    author_note: SafeText | None = Field(default=None, max_length=4_000)
+    author_note_depth: int | None = Field(
+        default=None, ge=0, le=100, description="Messages from the end (0: after the newest)."
+    )
 
 
 class GenerationSettings(BaseModel):
+    """The effective settings a turn runs with."""
+
     model_config = ConfigDict(frozen=True)
 
     temperature: float = 0.8
     max_tokens: int | None = None
     top_p: float | None = None
+    stop: list[str] = Field(default_factory=list)
+    author_note: str = ""
+    author_note_depth: int = 4
+
+    @classmethod
+    def layered(cls, *layers: dict[str, object] | None) -> GenerationSettings:
+        """Defaults, then each layer's set values in order (the character's, then the
+        conversation's); an invalid stored layer counts for nothing."""
+        merged: dict[str, object] = {}
+        for layer in layers:
+            if not layer:
+                continue
+            try:
+                values = SamplerSettings.model_validate(layer).model_dump(exclude_none=True)
+            except ValueError:
+                continue
+            merged.update(values)
+        return cls.model_validate(merged)
 
 
 class RequestChatTurn(Event):
@@ -253,6 +296,18 @@ class ChatTurnDelta(TurnFact):
     text: str
 
 
+class ChatTurnRestarted(TurnFact):
+    """The reply starts over: the instance that streamed it stopped, and another took the turn
+    over. Readers drop the text of the deltas before this one; `seq` continues, so the
+    stream has no gap, and the stored reply is the text of the deltas after it."""
+
+    event_type: ClassVar[str] = "chat.turn.restarted"
+    topic: ClassVar[str] = "chat.turn.deltas"
+
+    seq: int
+    reason: str
+
+
 class TurnUsage(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -308,3 +363,27 @@ class ChatTurnFailed(TurnFact):
 
     error: TurnError
     deltas: int = 0
+
+
+class MessageFact(Event):
+    """Base of the facts of a stored message; keyed by conversation."""
+
+    conversation_id: UUID
+    user_id: UUID
+    message_id: UUID
+    last_message_preview: str = Field(description="The conversation's preview after the change.")
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
+
+
+class ChatMessageEdited(MessageFact):
+    event_type: ClassVar[str] = "chat.message.edited"
+    topic: ClassVar[str] = "chat.message.events"
+
+    message: dict[str, object] = Field(description="The message as the API shows it now.")
+
+
+class ChatMessageDeleted(MessageFact):
+    event_type: ClassVar[str] = "chat.message.deleted"
+    topic: ClassVar[str] = "chat.message.events"

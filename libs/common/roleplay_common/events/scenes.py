@@ -57,6 +57,18 @@ class StoredImage(BaseModel):
     height: int | None = None
 
 
+class ReferenceImage(BaseModel):
+    """A character's or persona's portrait for visual consistency: an object in storage (signed
+    when the job runs) or a URL as the character gives it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: Literal["character", "persona"]
+    bucket: str | None = None
+    key: str | None = None
+    url: str | None = None
+
+
 class RequestSceneJob(Event):
     event_type: ClassVar[str] = "scenes.job.requested"
     topic: ClassVar[str] = "scenes.jobs"
@@ -77,6 +89,7 @@ class RequestSceneJob(Event):
     routes: list[ModelRoute]
     narrative_route: ModelRoute | None = None
     recent_messages: list[RecentMessage] = Field(default_factory=list)
+    references: list[ReferenceImage] = Field(default_factory=list)
     content_mode: Literal["sfw", "nsfw"] = "sfw"
     auto_keep: bool = False
     requested_at: datetime

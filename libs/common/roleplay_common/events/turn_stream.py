@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from roleplay_common.events.chat import ChatTurnDelta
+from roleplay_common.events.chat import ChatTurnDelta, ChatTurnRestarted
 
 DELTA_TYPE = ChatTurnDelta.event_type
+RESTARTED_TYPE = ChatTurnRestarted.event_type
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -37,11 +38,20 @@ class DeltaEncoder:
         return self.conversation_id.encode()
 
     def encode(self, seq: int, text: str) -> bytes:
+        return self._envelope(DELTA_TYPE, ChatTurnDelta.event_version, seq=seq, text=text)
+
+    def encode_restart(self, seq: int, reason: str) -> bytes:
+        """A `chat.turn.restarted` record: the reply starts over after `seq - 1`."""
+        return self._envelope(
+            RESTARTED_TYPE, ChatTurnRestarted.event_version, seq=seq, reason=reason
+        )
+
+    def _envelope(self, event_type: str, version: int, **data: Any) -> bytes:
         return _dumps(
             {
                 "id": str(uuid.uuid4()),
-                "type": DELTA_TYPE,
-                "version": ChatTurnDelta.event_version,
+                "type": event_type,
+                "version": version,
                 "occurred_at": datetime.now(UTC).isoformat(),
                 "producer": self.producer,
                 "key": self.conversation_id,
@@ -52,8 +62,7 @@ class DeltaEncoder:
                     "turn_id": self.turn_id,
                     "conversation_id": self.conversation_id,
                     "user_id": self.user_id,
-                    "seq": seq,
-                    "text": text,
+                    **data,
                 },
             }
         ).encode()

@@ -2,14 +2,16 @@
 
 `plan_prompt` (`prompt_plan.py`) does the per-turn work once; `assemble` fits it to one
 model's context, in this order of need: the system prompt, the instruction, the post-history
-instructions and the depth prompt; the newest message (cut with a visible marker when it alone
-is too long); memory items (each tier within its share, `memory_recall`); lorebook entries
-within their budget (`LORE_SHARE` of the context at most, and each book's own); older
-history, newest first; then example dialogue, pruned first as history grows.
+instructions, the depth prompt and the author's note; the newest message (cut with a visible
+marker when it alone is too long); memory items (each tier within its share,
+`memory_recall`); lorebook entries within their budget (`LORE_SHARE` of the context at most,
+and each book's own); older history, newest first; then example dialogue, pruned first as
+history grows.
 
 Messages: one system message (lore before the character, the system prompt, lore after it,
-the kept examples), the history with depth insertions (`depth` messages from the end; 0 is
-after the newest), the post-history instructions, the instruction.
+the kept examples), the history with depth insertions (the depth prompt, the author's note
+and lore entries, `depth` messages from the end; 0 is after the newest), the post-history
+instructions, the instruction.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ def assemble(
         fixed += count_message(plan.post_history)
     if plan.depth_prompt:
         fixed += count_message(plan.depth_prompt.text)
+    if plan.author_note:
+        fixed += count_message(plan.author_note.text)
 
     history = list(plan.history)
     truncated = False
@@ -169,6 +173,8 @@ def assemble(
     ]
     if plan.depth_prompt:
         inserts.append(replace(plan.depth_prompt, text=clean(plan.depth_prompt.text)))
+    if plan.author_note:
+        inserts.append(replace(plan.author_note, text=clean(plan.author_note.text)))
     for index, message in enumerate(kept):
         from_end = len(kept) - index
         for insert in inserts:

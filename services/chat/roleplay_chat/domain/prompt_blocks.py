@@ -16,6 +16,7 @@ BlockKind = Literal[
     "example",
     "history",
     "depth_prompt",
+    "author_note",
     "lore_depth",
     "post_history",
     "instruction",

@@ -35,6 +35,15 @@ CONTINUE_INSTRUCTION = (
     "[Continue the scene naturally from where it left off, without repeating yourself and "
     "without speaking for {user_name}.]"
 )
+CONTINUE_LAST_INSTRUCTION = (
+    "[Continue your last message from exactly where it stopped: write only what comes next, "
+    "without repeating any of it and without speaking for {user_name}.]"
+)
+IMPERSONATE_INSTRUCTION = (
+    "[Write {user_name}'s next message in the scene, in {user_name}'s own voice and first "
+    "person, as {user_name} would say or do it. Write only {user_name}'s message, nothing from "
+    "any other character.]"
+)
 NSFW_NOTE = (
     "All characters in this story are consenting adults aged 21 or older and are not related."
 )

@@ -89,6 +89,24 @@ def verify(settings: GatewaySettings, token: str) -> TokenSubject:
     return TokenSubject(user_id, True, _text(claims.get("email")), _username(claims))
 
 
+VERIFIED = "verified_token"
+"""Where the first check of a request's token leaves `(token, subject)` in the ASGI scope's
+state, so the rate limiter and the route's `current_user` verify a token once, not twice."""
+
+
+def remember_verified(scope: Any, token: str, subject: TokenSubject) -> None:
+    scope.setdefault("state", {})[VERIFIED] = (token, subject)
+
+
+def verified_before(scope: Any, token: str) -> TokenSubject | None:
+    """The subject an earlier check of this same request found for `token`."""
+    found = scope.get("state", {}).get(VERIFIED)
+    if found is not None and found[0] == token:
+        subject: TokenSubject = found[1]
+        return subject
+    return None
+
+
 async def verify_async(settings: GatewaySettings, token: str) -> TokenSubject:
     """`verify`, off the event loop when the key may have to be fetched from a JWKS URL."""
     if settings.external_jwks_url:

@@ -77,6 +77,7 @@ def to_route(model: Model, provider: Provider) -> ModelRoute:
         output_cost_per_mtok=model.output_cost_per_mtok,
         cost_per_image=model.cost_per_image,
         health_url=provider.health_url,
+        task=model.task,
     )
 
 

@@ -151,6 +151,28 @@ async def _models(session: AsyncSession, standin: Provider, standin_fal: Provide
             priority=10,
             cost_per_image=Decimal("0.02"),
         ),
+        Model(
+            key="standin-image-i2i",
+            display_name="Stand-in Image-to-Image",
+            provider_id=standin_fal.id,
+            model_name="standin-image-i2i",
+            modality="image",
+            task="i2i",
+            is_default=True,
+            priority=0,
+            cost_per_image=Decimal("0.015"),
+        ),
+        Model(
+            key="standin-image-edit",
+            display_name="Stand-in Image Edit",
+            provider_id=standin_fal.id,
+            model_name="standin-image-edit",
+            modality="image",
+            task="modification",
+            is_default=True,
+            priority=0,
+            cost_per_image=Decimal("0.015"),
+        ),
     ]
     existing = {m.key: m for m in (await session.execute(sa.select(Model))).scalars()}
     for model in wanted:

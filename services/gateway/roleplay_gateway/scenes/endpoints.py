@@ -2,7 +2,8 @@
 
 Starting a scene checks the conversation is the caller's, takes the character, persona, scene
 template, image model route, the chat model for the narrative and the recent messages as they
-are now, and publishes `scenes.job.requested` with all of it.
+are now, and publishes `scenes.job.requested` with all of it: the routes for the scene's
+mode and the portraits for its consistency (`routing.py`).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from roleplay_common.http import ApiError
 from roleplay_common.pagination import Page
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
-from roleplay_gateway.catalog.routing import chat_routes, image_routes
+from roleplay_gateway.catalog.routing import chat_routes
 from roleplay_gateway.characters.service import character_card, scene_template_card
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.internal_client import InternalClient
 from roleplay_gateway.openapi_document import errors
+from roleplay_gateway.scenes.routing import portrait_references, scene_routes
 from roleplay_gateway.scenes.schemas import (
     JobCancellation,
     JobPublic,
@@ -128,7 +130,10 @@ async def request_scene(
             )
         except ApiError:
             template = None  # no longer visible to this user: the scene goes without it
-    routes = await image_routes(session, body.model)
+    routes = await scene_routes(session, body.model, body.mode)
+    references = await portrait_references(
+        session, character.id, persona.id if persona is not None else None
+    )
     narrative = None
     recent: list[RecentMessage] = []
     if body.prompt is None:
@@ -163,6 +168,7 @@ async def request_scene(
         routes=routes,
         narrative_route=narrative,
         recent_messages=recent,
+        references=references,
         content_mode="nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw",
         auto_keep=body.keep or bool(conversation.get("auto_keep_scenes")),
         requested_at=datetime.now(UTC),

@@ -25,6 +25,7 @@ from roleplay_common.events import (
     EventEnvelope,
     RequestChatTurn,
 )
+from roleplay_common.events.chat import TurnKind
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_common.text import SafeText
@@ -255,7 +256,7 @@ async def start_turn(
 
 async def turn_command(
     request: Request,
-    kind: Literal["send", "regenerate", "continue"],
+    kind: TurnKind,
     conversation_id: uuid.UUID,
     *,
     user: AuthUser,

@@ -36,6 +36,16 @@ class TurnDelta(BaseModel):
     text: str
 
 
+class TurnRestarted(BaseModel):
+    """`turn.restarted`: the reply starts over (the chat instance producing it stopped and
+    another took the turn over). Drop the text of the deltas before it; the reply is the
+    text of the deltas after it. SSE id = `seq`, continuing the stream without a gap."""
+
+    turn_id: uuid.UUID
+    seq: int
+    reason: str
+
+
 class ReplyUsage(BaseModel):
     """What the reply cost; empty for a turn rebuilt from the chat service's record."""
 
@@ -49,7 +59,8 @@ class ReplyUsage(BaseModel):
 
 
 class TurnCompleted(BaseModel):
-    """`turn.completed`: the stored assistant message; the concatenated deltas are its text."""
+    """`turn.completed`: the stored assistant message; the concatenated deltas (after the
+    last `turn.restarted`, if any) are its text."""
 
     turn_id: uuid.UUID
     message: MessagePublic
@@ -71,6 +82,7 @@ class TurnFailed(BaseModel):
 TURN_EVENTS: dict[str, type[BaseModel]] = {
     "turn.started": TurnStarted,
     "delta": TurnDelta,
+    "turn.restarted": TurnRestarted,
     "turn.completed": TurnCompleted,
     "turn.failed": TurnFailed,
 }

@@ -30,6 +30,7 @@ from roleplay_common.events import (
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
+    ChatTurnRestarted,
     ChatTurnStarted,
     EventEnvelope,
     RequestChatTurn,
@@ -226,7 +227,9 @@ class TurnStreamHub:
             turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
             turn.user_message_id = payload.user_message_id
             return
-        if isinstance(payload, ChatTurnStarted | ChatTurnCompleted | ChatTurnFailed):
+        if isinstance(
+            payload, ChatTurnStarted | ChatTurnRestarted | ChatTurnCompleted | ChatTurnFailed
+        ):
             turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
             turn.add(_stream_event(payload, turn))
 
@@ -319,7 +322,12 @@ async def _all_partitions(
 
 
 def _stream_event(
-    payload: ChatTurnStarted | ChatTurnDelta | ChatTurnCompleted | ChatTurnFailed, turn: TurnLog
+    payload: ChatTurnStarted
+    | ChatTurnDelta
+    | ChatTurnRestarted
+    | ChatTurnCompleted
+    | ChatTurnFailed,
+    turn: TurnLog,
 ) -> StreamEvent:
     turn_id = str(payload.turn_id)
     if isinstance(payload, ChatTurnStarted):
@@ -340,6 +348,12 @@ def _stream_event(
     if isinstance(payload, ChatTurnDelta):
         return StreamEvent(
             payload.seq, "delta", {"turn_id": turn_id, "seq": payload.seq, "text": payload.text}
+        )
+    if isinstance(payload, ChatTurnRestarted):
+        return StreamEvent(
+            payload.seq,
+            "turn.restarted",
+            {"turn_id": turn_id, "seq": payload.seq, "reason": payload.reason},
         )
     if isinstance(payload, ChatTurnCompleted):
         return StreamEvent(

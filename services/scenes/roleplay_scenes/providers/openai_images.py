@@ -1,5 +1,6 @@
 """OpenAI-compatible image generation: one `POST {base}/images/generations` (or `/edits` with
-a reference image), answered with base64 image data."""
+a reference image — the first of several; the API takes no seed), answered with base64
+image data."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ async def generate(
         "response_format": "b64_json",
     }
     path = "images/generations"
-    if "image_url" in arguments:
-        body["image"] = arguments["image_url"]
+    reference = arguments.get("image_url") or next(iter(arguments.get("image_urls") or []), None)
+    if reference:
+        body["image"] = reference
         path = "images/edits"
     try:
         response = await client.post(

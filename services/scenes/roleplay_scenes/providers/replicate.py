@@ -2,6 +2,7 @@
 
 `POST {base}/models/{owner}/{name}/predictions` with `{"input": {...}}`; the prediction's
 `urls.get` is polled; `output` lists image URLs. The key goes as `Authorization: Bearer …`.
+A prediction takes one reference `image` (the first of several) and a `seed`.
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ async def _call(
 async def create(
     client: httpx.AsyncClient, route: ModelRoute, arguments: dict[str, Any]
 ) -> dict[str, Any]:
-    inputs = {"prompt": arguments["prompt"]}
-    if "image_url" in arguments:
-        inputs.update(image=arguments["image_url"], prompt_strength=arguments.get("strength", 0.35))
+    inputs: dict[str, Any] = {"prompt": arguments["prompt"]}
+    reference = arguments.get("image_url") or next(iter(arguments.get("image_urls") or []), None)
+    if reference:
+        inputs.update(image=reference, prompt_strength=arguments.get("strength", 0.35))
+    if arguments.get("seed") is not None:
+        inputs["seed"] = arguments["seed"]
     url = f"{route.base_url.rstrip('/')}/models/{route.model_name}/predictions"
     return await _call(client, "POST", url, route, json={"input": inputs})
 

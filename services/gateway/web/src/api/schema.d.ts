@@ -72,6 +72,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead Letters
+         * @description Dead letters of every service (or one), newest first.
+         */
+        get: operations["dead_letters_v1_admin_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{dead_letter_id}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redrive Dead Letter
+         * @description Republish the dead letter's event to its topic, once; `409` when already redriven.
+         */
+        post: operations["redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/models": {
         parameters: {
             query?: never;
@@ -402,6 +442,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Conversation
+         * @description A new conversation holding a SillyTavern chat's messages and swipes. A file that is not
+         *     one, or holds more than 10,000 messages, is a `422` naming the line.
+         */
+        post: operations["import_conversation_v1_conversations_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{conversation_id}": {
         parameters: {
             query?: never;
@@ -455,6 +516,67 @@ export interface paths {
         get: operations["conversation_events_v1_conversations__conversation_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Conversation
+         * @description The conversation as a SillyTavern chat file.
+         */
+        get: operations["export_conversation_v1_conversations__conversation_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fork Conversation
+         * @description A new conversation (same character, persona, settings and lorebooks) holding copies of
+         *     the history up to and including `message_id`.
+         */
+        post: operations["fork_conversation_v1_conversations__conversation_id__fork_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/impersonate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Impersonate
+         * @description Stream a suggested next message written as your persona; it is stored nowhere.
+         */
+        post: operations["impersonate_v1_conversations__conversation_id__impersonate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -792,6 +914,26 @@ export interface paths {
         patch: operations["edit_message_v1_messages__message_id__patch"];
         trace?: never;
     };
+    "/v1/messages/{message_id}/alternatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alternatives
+         * @description Every swipe's text, oldest first; reading them selects none.
+         */
+        get: operations["list_alternatives_v1_messages__message_id__alternatives_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/{message_id}/select": {
         parameters: {
             query?: never;
@@ -979,6 +1121,23 @@ export interface components {
              */
             reason: "key" | "constant" | "decorator" | "recursion";
         };
+        /**
+         * AlternativePublic
+         * @description One swipe of a message: its text, when and by which model it was written.
+         */
+        AlternativePublic: {
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Index */
+            index: number;
+            /** Model */
+            model: string | null;
+        };
         /** AssetPublic */
         AssetPublic: {
             /** Asset Type */
@@ -1028,6 +1187,25 @@ export interface components {
              * @description Card V1/V2/V3 as JSON, PNG/APNG (`ccv3`/`chara`) or CHARX
              */
             file: string;
+        };
+        /** Body_import_conversation_v1_conversations_import_post */
+        Body_import_conversation_v1_conversations_import_post: {
+            /**
+             * Character Id
+             * Format: uuid
+             * @description The AI character the chat is with.
+             */
+            character_id: string;
+            /**
+             * File
+             * @description A SillyTavern chat (`.jsonl`), at most 8 MiB.
+             */
+            file: string;
+            /**
+             * Persona Id
+             * @description Your persona (default: your default persona).
+             */
+            persona_id?: string | null;
         };
         /** Body_import_lorebook_v1_lorebooks_import_post */
         Body_import_lorebook_v1_lorebooks_import_post: {
@@ -1143,6 +1321,8 @@ export interface components {
             scene_behavior_rules?: {
                 [key: string]: unknown;
             };
+            /** @description Default sampler settings of conversations with this character. */
+            settings?: components["schemas"]["SamplerSettings"];
             /**
              * System Prompt
              * @default
@@ -1240,6 +1420,7 @@ export interface components {
             scene_behavior_rules: {
                 [key: string]: unknown;
             };
+            settings: components["schemas"]["SamplerSettings"];
             /** Source */
             source: string[];
             /** System Prompt */
@@ -1345,6 +1526,7 @@ export interface components {
             scene_behavior_rules: {
                 [key: string]: unknown;
             };
+            settings: components["schemas"]["SamplerSettings"];
             /** Source */
             source: string[];
             /** System Prompt */
@@ -1422,6 +1604,8 @@ export interface components {
             scene_behavior_rules?: {
                 [key: string]: unknown;
             } | null;
+            /** @description Replaces the default sampler settings. */
+            settings?: components["schemas"]["SamplerSettings"] | null;
             /** System Prompt */
             system_prompt?: string | null;
             /** Tags */
@@ -1490,6 +1674,8 @@ export interface components {
             persona_id: string | null;
             /** Scene Template Id */
             scene_template_id: string | null;
+            /** @description The settings set on this conversation (unset ones come from the character). */
+            settings?: components["schemas"]["SamplerSettings"];
             /**
              * Status
              * @enum {string}
@@ -1519,6 +1705,8 @@ export interface components {
             model?: string | null;
             /** Persona Id */
             persona_id?: string | null;
+            /** @description Sampler settings, merged into the stored ones: a field given as `null` falls back to the character's default; `settings: null` clears them all. */
+            settings?: components["schemas"]["SamplerSettings"] | null;
             /** Status */
             status?: ("active" | "archived") | null;
             /** Title */
@@ -1536,6 +1724,53 @@ export interface components {
              * @default admin grant
              */
             reason: string;
+        };
+        /** DeadLetterPublic */
+        DeadLetterPublic: {
+            /** Consumer */
+            consumer: string;
+            /**
+             * Dead Lettered At
+             * Format: date-time
+             */
+            dead_lettered_at: string;
+            /** Error */
+            error: string;
+            /**
+             * Error Type
+             * @description The exception's class name.
+             */
+            error_type: string;
+            /**
+             * Event Id
+             * @description The id of the event that was given up on.
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The dead letter's own id (its `system.dead_lettered` event).
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Redriven */
+            redriven: boolean;
+            /** Service */
+            service: string;
+            /** Source Offset */
+            source_offset: number | null;
+            /** Source Partition */
+            source_partition: number | null;
+            /** Source Topic */
+            source_topic: string;
+            /**
+             * Tries
+             * @description Handler tries before giving up (0: refused unread).
+             */
+            tries: number;
         };
         /** ErrorInfo */
         ErrorInfo: {
@@ -1563,6 +1798,15 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorInfo"];
+        };
+        /** ForkRequest */
+        ForkRequest: {
+            /**
+             * Message Id
+             * Format: uuid
+             * @description The last message the fork keeps.
+             */
+            message_id: string;
         };
         /** JobCancellation */
         JobCancellation: {
@@ -2062,10 +2306,88 @@ export interface components {
              */
             updated_at: string | null;
         };
+        /**
+         * MessageDeleted
+         * @description `message.deleted`: which message went, and the conversation's new preview.
+         */
+        MessageDeleted: {
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Message Preview */
+            last_message_preview: string;
+        };
         /** MessageEdit */
         MessageEdit: {
             /** Content */
             content: string;
+        };
+        /**
+         * MessageEdited
+         * @description `message.edited`: the message as it now reads, and the conversation's new preview.
+         */
+        MessageEdited: {
+            /**
+             * Alternatives Count
+             * @default null
+             */
+            alternatives_count: number | null;
+            /**
+             * Content
+             * @default null
+             */
+            content: string | null;
+            /**
+             * Conversation Id
+             * @default null
+             */
+            conversation_id: string | null;
+            /**
+             * Created At
+             * @default null
+             */
+            created_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Message Preview */
+            last_message_preview: string;
+            /**
+             * Message Type
+             * @default null
+             */
+            message_type: string | null;
+            /**
+             * Scene Ids
+             * @default null
+             */
+            scene_ids: string[] | null;
+            /**
+             * Selected Index
+             * @default null
+             */
+            selected_index: number | null;
+            /** Sender */
+            sender: string;
+            /**
+             * Turn Id
+             * @default null
+             */
+            turn_id: string | null;
+            /**
+             * Updated At
+             * @default null
+             */
+            updated_at: string | null;
         };
         /** MessagePublic */
         MessagePublic: {
@@ -2375,6 +2697,16 @@ export interface components {
         Page_ConversationPublic_: {
             /** Items */
             items: components["schemas"]["ConversationPublic"][];
+            /**
+             * Next Cursor
+             * @description Pass as `?cursor=` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** Page[DeadLetterPublic] */
+        Page_DeadLetterPublic_: {
+            /** Items */
+            items: components["schemas"]["DeadLetterPublic"][];
             /**
              * Next Cursor
              * @description Pass as `?cursor=` for the next page.
@@ -2792,6 +3124,28 @@ export interface components {
              */
             tokens_out: number | null;
         };
+        /**
+         * SamplerSettings
+         * @description A conversation's (or a character's default) generation settings, as a client sets them:
+         *     every field optional; what is unset falls back to the character's, then the defaults.
+         */
+        SamplerSettings: {
+            /** Author Note */
+            author_note?: string | null;
+            /**
+             * Author Note Depth
+             * @description Messages from the end (0: after the newest).
+             */
+            author_note_depth?: number | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Stop */
+            stop?: string[] | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top P */
+            top_p?: number | null;
+        };
         /** SceneAccepted */
         SceneAccepted: {
             /**
@@ -3123,7 +3477,8 @@ export interface components {
         };
         /**
          * TurnCompleted
-         * @description `turn.completed`: the stored assistant message; the concatenated deltas are its text.
+         * @description `turn.completed`: the stored assistant message; the concatenated deltas (after the
+         *     last `turn.restarted`, if any) are its text.
          */
         TurnCompleted: {
             message: components["schemas"]["MessagePublic"];
@@ -3172,6 +3527,23 @@ export interface components {
         TurnOptions: {
             /** Model */
             model?: string | null;
+        };
+        /**
+         * TurnRestarted
+         * @description `turn.restarted`: the reply starts over (the chat instance producing it stopped and
+         *     another took the turn over). Drop the text of the deltas before it; the reply is the
+         *     text of the deltas after it. SSE id = `seq`, continuing the stream without a gap.
+         */
+        TurnRestarted: {
+            /** Reason */
+            reason: string;
+            /** Seq */
+            seq: number;
+            /**
+             * Turn Id
+             * Format: uuid
+             */
+            turn_id: string;
         };
         /**
          * TurnStarted
@@ -3421,6 +3793,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    dead_letters_v1_admin_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description Only this service's dead letters. */
+                service?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeadLetterPublic_"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPublic"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5719,6 +6255,95 @@ export interface operations {
             };
         };
     };
+    import_conversation_v1_conversations_import_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_conversation_v1_conversations_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_conversation_v1_conversations__conversation_id__get: {
         parameters: {
             query?: never;
@@ -6102,6 +6727,251 @@ export interface operations {
             };
             /** @description Not found, or not the caller's. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_conversation_v1_conversations__conversation_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "jsonl";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat in SillyTavern's JSONL: a header line, then one line per message (`name`, `is_user`, `mes`, `send_date`, `swipes`, `swipe_id`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    fork_conversation_v1_conversations__conversation_id__fork_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    impersonate_v1_conversations__conversation_id__impersonate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestion as Server-Sent Events: `turn.started`, `delta`s, then `turn.completed` (its `message` is the unsaved suggestion, `sender: user`) or `turn.failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8159,6 +9029,73 @@ export interface operations {
             };
             /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_alternatives_v1_messages__message_id__alternatives_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlternativePublic"][];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -44,6 +44,12 @@ export function useTurn(conversationId: string, onDone: () => Promise<void> | vo
             if (delta.seq <= lastSeq) return;
             lastSeq = delta.seq;
             setStreaming((s) => (s && s.turnId === turnId ? { ...s, text: s.text + delta.text } : s));
+          } else if (name === "turn.restarted") {
+            // Another chat instance took the turn over: the reply starts again from here.
+            const restart = data as Schemas["TurnRestarted"];
+            if (restart.seq <= lastSeq) return;
+            lastSeq = restart.seq;
+            setStreaming((s) => (s && s.turnId === turnId ? { ...s, text: "" } : s));
           } else if (name === "turn.completed") {
             return finish(null);
           } else if (name === "turn.failed") {

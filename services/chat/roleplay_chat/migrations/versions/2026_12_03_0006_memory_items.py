@@ -1,7 +1,7 @@
 """Memory items of the three tiers: conversation, character and profile.
 
-Revision ID: chat_0004
-Revises: chat_0003
+Revision ID: chat_0006
+Revises: chat_0005
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision: str = "chat_0004"
-down_revision: str | None = "chat_0003"
+revision: str = "chat_0006"
+down_revision: str | None = "chat_0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
