@@ -49,6 +49,10 @@ COVERAGE_MODE = os.environ.get("SCHEMATHESIS_COVERAGE", "positive")
 # the next event, with a keep-alive every 15 s), and a turn's stream waits up to 5 s for an
 # unknown turn before its 404. Both are covered by test_chat_turns and test_conversation_events.
 NOT_FUZZED = ("/v1/conversations/{conversation_id}/events", "/v1/turns/{turn_id}/stream")
+# Routes that answer with a model's reply while the caller waits: once the admin routes' fuzzing
+# has switched the catalog's chat models off, their documented answer is `503
+# no_model_available`. A 500 there still fails: it is not a documented status.
+MODEL_ANSWERED = ("/v1/scenes/enhance-prompt", "/v1/characters/suggestions")
 
 
 @dataclass
@@ -117,6 +121,10 @@ def _config(gateway: str, user_token: str, admin_token: str) -> schemathesis.Con
                     "headers": {"Authorization": f"Bearer {admin_token}"},
                 },
                 {"include-path": list(NOT_FUZZED), "enabled": False},
+                {
+                    "include-path": list(MODEL_ANSWERED),
+                    "checks": {"not_a_server_error": {"enabled": False}},
+                },
             ],
         }
     )

@@ -40,6 +40,7 @@ from roleplay_standin.replies import (
     last_user_message,
     reply_tokens,
     scripted_tokens,
+    structured_reply,
 )
 from roleplay_standin.state import state_of
 
@@ -72,8 +73,13 @@ class Reply:
             tokens = scripted_tokens(scripted)
             cut = limit is not None and limit < len(tokens)
             tokens = tokens[:limit] if limit else tokens
+            completion_tokens = len(tokens)
         else:
             tokens = reply_tokens(last_user_message(messages), model, count)
+            completion_tokens = len(tokens)
+            structured = structured_reply(body.get("response_format"), tokens, model)
+            if structured is not None:
+                tokens, completion_tokens = [structured], max(1, len(structured) // 4)
         prompt_tokens = count_prompt_tokens(messages)
         return cls(
             id=f"chatcmpl-standin-{uuid.uuid4().hex[:20]}",
@@ -83,8 +89,8 @@ class Reply:
             finish_reason="length" if cut else "stop",
             usage={
                 "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(tokens),
-                "total_tokens": prompt_tokens + len(tokens),
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             },
             first_token_s=config.first_token_ms / 1000,
             token_gap_s=1 / config.tokens_per_second if config.tokens_per_second > 0 else 0.0,

@@ -28,6 +28,8 @@ from roleplay_gateway.turns.stream_hub import TurnStreamHub
 from roleplay_gateway.usage.quota import QuotaCheck
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+COMPLETION_TIMEOUT_SECONDS = 120.0
+"""A helper feature's model call, with its retries and fallback, may take this long."""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -40,6 +42,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     feed_projector.register_memory(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())
     chat = InternalClient("chat", settings.chat_url, settings.service_auth)
+    completions = InternalClient(
+        "chat", settings.chat_url, settings.service_auth, timeout=COMPLETION_TIMEOUT_SECONDS
+    )
     usage = InternalClient("usage", settings.usage_url, settings.service_auth)
     scenes = InternalClient("scenes", settings.scenes_url, settings.service_auth)
     library = InternalClient("library", settings.library_url, settings.service_auth)
@@ -73,6 +78,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await hub.stop()
         await notifier.stop()
         await chat.close()
+        await completions.close()
         await usage.close()
         await scenes.close()
         await library.close()
@@ -96,6 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat
+    app.state.chat_completions = completions
     app.state.usage = usage
     app.state.scenes = scenes
     app.state.library = library

@@ -12,7 +12,14 @@ from pydantic import Field
 from roleplay_common.events.envelope import Event
 
 RequestType = Literal[
-    "chat", "memory", "scene_narrative", "image", "image_i2i", "image_modification"
+    "chat",
+    "memory",
+    "scene_narrative",
+    "image",
+    "image_i2i",
+    "image_modification",
+    "prompt_enhancement",
+    "character_suggestions",
 ]
 CallStatus = Literal["success", "error", "timeout", "cancelled"]
 

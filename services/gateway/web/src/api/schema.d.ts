@@ -356,6 +356,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/characters/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest Fields
+         * @description Write the named card fields from a name and a description; one model call, counted.
+         */
+        post: operations["suggest_fields_v1_characters_suggestions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/characters/{character_id}": {
         parameters: {
             query?: never;
@@ -1008,6 +1028,26 @@ export interface paths {
         patch: operations["update_scene_template_v1_scene_templates__template_id__patch"];
         trace?: never;
     };
+    "/v1/scenes/enhance-prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enhance Prompt
+         * @description Rewrite a scene prompt richer and more concrete; one model call, counted in usage.
+         */
+        post: operations["enhance_prompt_v1_scenes_enhance_prompt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scenes/{scene_id}/save": {
         parameters: {
             query?: never;
@@ -1020,6 +1060,9 @@ export interface paths {
         /**
          * Keep Scene
          * @description Keep the scene in the library (a server-side copy); `library.saved` follows.
+         *
+         *     Each save is a new command (a retry with the same `Idempotency-Key` is the same one): the
+         *     library keeps a scene once while its copy exists, and again after that copy was deleted.
          */
         post: operations["keep_scene_v1_scenes__scene_id__save_post"];
         delete?: never;
@@ -1556,6 +1599,16 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** CharacterSuggestions */
+        CharacterSuggestions: {
+            /**
+             * Suggestions
+             * @description A value for each field asked for (a list for list fields).
+             */
+            suggestions: {
+                [key: string]: string | string[];
+            };
+        };
         /** CharacterUpdate */
         CharacterUpdate: {
             /** Alternate Greetings */
@@ -1771,6 +1824,26 @@ export interface components {
              * @description Handler tries before giving up (0: refused unread).
              */
             tries: number;
+        };
+        /** EnhancePromptRequest */
+        EnhancePromptRequest: {
+            /**
+             * Conversation Id
+             * @description Whose character and latest messages the prompt should fit.
+             */
+            conversation_id?: string | null;
+            /**
+             * Model
+             * @description A chat model key to enhance with.
+             */
+            model?: string | null;
+            /** Prompt */
+            prompt: string;
+        };
+        /** EnhancedPrompt */
+        EnhancedPrompt: {
+            /** Prompt */
+            prompt: string;
         };
         /** ErrorInfo */
         ErrorInfo: {
@@ -3459,6 +3532,23 @@ export interface components {
              */
             token_type: "bearer";
             user: components["schemas"]["Profile"];
+        };
+        /** SuggestionRequest */
+        SuggestionRequest: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Fields
+             * @description The card fields to write.
+             */
+            fields: (("name" | "nickname" | "description" | "persona" | "scenario" | "first_message" | "example_dialogue" | "system_prompt" | "post_history_instructions" | "creator_notes") | ("alternate_greetings" | "appearance_tags" | "tags"))[];
+            /**
+             * Model
+             * @description A chat model key to write with.
+             */
+            model?: string | null;
+            /** Name */
+            name?: string | null;
         };
         /** TurnAccepted */
         TurnAccepted: {
@@ -5586,6 +5676,93 @@ export interface operations {
             };
             /** @description Conflicts with what exists. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    suggest_fields_v1_characters_suggestions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CharacterSuggestions"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The balance is used up (when quotas are on). */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9675,10 +9852,108 @@ export interface operations {
             };
         };
     };
-    keep_scene_v1_scenes__scene_id__save_post: {
+    enhance_prompt_v1_scenes_enhance_prompt_post: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnhancePromptRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnhancedPrompt"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The balance is used up (when quotas are on). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    keep_scene_v1_scenes__scene_id__save_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
             path: {
                 scene_id: string;
             };
