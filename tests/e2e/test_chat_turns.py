@@ -277,7 +277,12 @@ async def test_the_context_budget_keeps_the_newest_turns(
         await send_streaming(
             user, conversation["id"], "the newest message", model="standin-fallback"
         )
-        sent = (await stack.standin_requests())[-1]["body"]["messages"]
+        # The turn's request (memory, folding what the budget cut, may follow it).
+        sent = next(
+            r["body"]["messages"]
+            for r in reversed(await stack.standin_requests())
+            if r["body"]["messages"][-1]["content"] == "the newest message"
+        )
     finally:
         await admin.patch(f"/v1/admin/models/{fallback['id']}", json={"context_window": 4096})
     contents = [m["content"] for m in sent]

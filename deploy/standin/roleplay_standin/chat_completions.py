@@ -39,6 +39,7 @@ from roleplay_standin.replies import (
     count_prompt_tokens,
     last_user_message,
     reply_tokens,
+    scripted_tokens,
     structured_reply,
 )
 from roleplay_standin.state import state_of
@@ -66,20 +67,26 @@ class Reply:
         limit = limit if isinstance(limit, int) and limit > 0 else None
         count = min(config.output_tokens, limit) if limit else config.output_tokens
         messages: list[Any] = body["messages"]
-        tokens = reply_tokens(last_user_message(messages), model, count)
-        structured = structured_reply(body.get("response_format"), tokens, model)
-        completion_tokens = len(tokens)
-        if structured is not None:
-            tokens, completion_tokens = [structured], max(1, len(structured) // 4)
+        cut = limit is not None and limit < config.output_tokens
+        scripted = config.scripted_replies.get(model)
+        if scripted is not None:
+            tokens = scripted_tokens(scripted)
+            cut = limit is not None and limit < len(tokens)
+            tokens = tokens[:limit] if limit else tokens
+            completion_tokens = len(tokens)
+        else:
+            tokens = reply_tokens(last_user_message(messages), model, count)
+            completion_tokens = len(tokens)
+            structured = structured_reply(body.get("response_format"), tokens, model)
+            if structured is not None:
+                tokens, completion_tokens = [structured], max(1, len(structured) // 4)
         prompt_tokens = count_prompt_tokens(messages)
         return cls(
             id=f"chatcmpl-standin-{uuid.uuid4().hex[:20]}",
             model=model,
             created=int(time.time()),
             tokens=tokens,
-            finish_reason="length"
-            if limit is not None and limit < config.output_tokens
-            else "stop",
+            finish_reason="length" if cut else "stop",
             usage={
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

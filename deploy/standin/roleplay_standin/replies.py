@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -70,6 +71,11 @@ def _sentences(rng: random.Random) -> Iterable[str]:
             yield rng.choice(_LINES)
         else:
             yield f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_PLACES)}"
+
+
+def scripted_tokens(text: str) -> list[str]:
+    """A fixed reply as tokens: each word with the whitespace before it."""
+    return re.findall(r"\s*\S+", text) or [text]
 
 
 def reply_tokens(last_user_message: str, model: str, count: int) -> list[str]:

@@ -5,7 +5,15 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from roleplay_chat import api, completions, handlers, impersonate, preview, tools_api
+from roleplay_chat import (
+    api,
+    completions,
+    handlers,
+    impersonate,
+    memory_api,
+    preview,
+    tools_api,
+)
 from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
@@ -20,6 +28,7 @@ from roleplay_common.events import (
     ChatTurnFailed,
     ChatTurnRestarted,
     ChatTurnStarted,
+    MemoryUpdated,
     RequestChatTurn,
     UsageRecorded,
 )
@@ -57,7 +66,14 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
-        api=[api.router, preview.router, tools_api.router, impersonate.router, completions.router],
+        api=[
+            api.router,
+            preview.router,
+            tools_api.router,
+            impersonate.router,
+            completions.router,
+            memory_api.router,
+        ],
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
@@ -66,6 +82,7 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
             ChatTurnFailed,
             ChatMessageEdited,
             ChatMessageDeleted,
+            MemoryUpdated,
             UsageRecorded,
         ],
         consumes=[RequestChatTurn],

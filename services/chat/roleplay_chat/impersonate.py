@@ -21,6 +21,7 @@ from fastapi.responses import StreamingResponse
 
 from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, plan_prompt
 from roleplay_chat.domain.tokens import counter_for
+from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
 from roleplay_chat.routing import RoutedReply, TurnFailedError, stream_with_fallback
@@ -57,7 +58,7 @@ async def impersonate(command: RequestChatTurn, request: Request) -> StreamingRe
         rows = await recent_history(
             session, command.conversation_id, limit=runner.settings.history_limit
         )
-        memory = Memory(conversation.memory_summary, tuple(conversation.memory_facts))
+        memory = await conversation_memory(session, conversation)
     history = [HistoryMessage(sender, content) for sender, content in rows]
     return StreamingResponse(
         _stream(runner, command, history, memory),

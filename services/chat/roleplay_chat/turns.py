@@ -39,7 +39,8 @@ from roleplay_chat.domain.prompt import (
     plan_prompt,
 )
 from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
-from roleplay_chat.memory import MemoryKeeper
+from roleplay_chat.memory import MemoryKeeper, budget_window
+from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
@@ -362,20 +363,28 @@ class TurnRunner:
             first_token_ms=reply.attempts[-1].first_token_ms,
         )
         # The history read for the prompt (plus this turn's messages) is a lower bound of the
-        # conversation's length: too short to have anything to fold, memory is left alone.
-        if (
+        # conversation's length: too short to have anything to fold, and a prompt far from its
+        # budget, memory is left alone.
+        window = budget_window(prompts[reply.route.model_key])
+        if window is not None or (
             len(prepared.history) + 2
             >= self.settings.memory_keep_recent + self.settings.memory_batch
         ):
             self._detach(
-                self._remember(command, reply.route, envelope), f"memory-{command.turn_id}"
+                self._remember(command, reply.route, envelope, window=window),
+                f"memory-{command.turn_id}",
             )
 
     async def _remember(
-        self, command: RequestChatTurn, route: ModelRoute, envelope: EventEnvelope
+        self,
+        command: RequestChatTurn,
+        route: ModelRoute,
+        envelope: EventEnvelope,
+        *,
+        window: int | None,
     ) -> None:
         try:
-            await self.memory.update(command, route, envelope)
+            await self.memory.update(command, route, envelope, window=window)
         except Exception:
             log.exception("memory update crashed")
 
@@ -396,7 +405,7 @@ class TurnRunner:
             messages = messages[:-1]
         return Prepared(
             history=[HistoryMessage(sender, content) for sender, content in messages],
-            memory=Memory(conversation.memory_summary, tuple(conversation.memory_facts)),
+            memory=await conversation_memory(session, conversation),
         )
 
     async def _complete(

@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     handlers.register(router, runtime)
     feed_projector.register(router, runtime)
     feed_message_changes.register(router, runtime)
+    feed_projector.register_memory(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())
     chat = InternalClient("chat", settings.chat_url, settings.service_auth)
     completions = InternalClient(

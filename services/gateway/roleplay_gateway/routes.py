@@ -14,6 +14,7 @@ from roleplay_gateway.conversations.tools import router as conversation_tools
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
 from roleplay_gateway.lorebooks.endpoints import router as lorebooks
+from roleplay_gateway.memory.endpoints import router as memory
 from roleplay_gateway.scenes.endpoints import router as scenes
 from roleplay_gateway.scenes.enhance_prompt import router as enhance_prompt
 from roleplay_gateway.scenes.webhooks import router as webhooks
@@ -31,6 +32,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     lorebooks,
     conversation_tools,
     conversations,
+    memory,
     feed,
     turns,
     impersonate,

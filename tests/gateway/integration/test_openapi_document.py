@@ -34,6 +34,7 @@ STREAMS = {
         "scene.completed",
         "scene.failed",
         "library.saved",
+        "memory.updated",
     },
 }
 

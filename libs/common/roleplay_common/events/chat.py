@@ -236,6 +236,11 @@ class RequestChatTurn(Event):
         "travels in `character.lorebook`).",
     )
     scene: SceneContext | None = None
+    memory_routes: list[ModelRoute] = Field(
+        default_factory=list,
+        description="The catalog's `memory` task models, tried in order to update memory "
+        "after the reply (none: the reply's model).",
+    )
     requested_at: datetime
 
     def partition_key(self) -> str:
@@ -260,6 +265,21 @@ class ChatTurnStarted(TurnFact):
     kind: TurnKind
     user_message_id: UUID | None = None
     model_key: str
+
+
+class MemoryUpdated(Event):
+    """The memory a conversation draws on changed: extracted after a turn, or edited."""
+
+    event_type: ClassVar[str] = "chat.memory.updated"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    conversation_id: UUID
+    user_id: UUID
+    item_ids: list[UUID] = Field(default_factory=list, description="Items added or changed.")
+    summary_changed: bool = False
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
 
 
 class ChatTurnDelta(TurnFact):

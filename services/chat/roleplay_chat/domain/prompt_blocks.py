@@ -11,6 +11,7 @@ from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
 BlockKind = Literal[
     "lore_before",
     "system",
+    "memory",
     "lore_after",
     "example",
     "history",

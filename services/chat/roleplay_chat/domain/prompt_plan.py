@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from roleplay_chat.domain.lorebook import Activation, activate
 from roleplay_chat.domain.lorebook.cache import compiled_books
 from roleplay_chat.domain.macros import MacroContext, render
+from roleplay_chat.domain.memory_recall import MemoryNote, rank
 from roleplay_chat.domain.prompt_blocks import BlockKind, Role, split_examples
 from roleplay_chat.domain.system_prompt import (
     CONTINUE_INSTRUCTION,
@@ -53,6 +54,8 @@ class PromptPlan:
     author_note: Insert | None = None
     post_history: str = ""
     instruction: str | None = None
+    memory: Sequence[MemoryNote] = ()
+    """Memory items in the order they are offered to the budget (pinned, then relevant)."""
 
 
 def turn_books(command: RequestChatTurn) -> list[Lorebook]:
@@ -130,4 +133,5 @@ def plan_prompt(
         author_note=author_note,
         post_history=render(character.post_history_instructions, macros).strip(),
         instruction=_instruction(command, history),
+        memory=rank(memory.items, [m.content for m in history]) if memory else (),
     )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roleplay_chat.domain.macros import MacroContext, render
+from roleplay_chat.domain.memory_recall import MemoryNote
 from roleplay_common.events import CharacterCard, PromptTemplate, RequestChatTurn, SceneContext
 
 DEFAULT_TEMPLATE = (
@@ -66,8 +67,12 @@ class HistoryMessage:
 
 @dataclass(frozen=True)
 class Memory:
+    """The summary (and the facts kept before memory items existed) go in the system prompt;
+    `items` of the three tiers are chosen per model within their budget (`prompt.assemble`)."""
+
     summary: str = ""
     facts: Sequence[str] = ()
+    items: Sequence[MemoryNote] = ()
 
 
 def adultify(text: str) -> str:

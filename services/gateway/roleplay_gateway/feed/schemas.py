@@ -84,6 +84,15 @@ class LibrarySaved(BaseModel):
     thumbnail_url: str
 
 
+class MemoryChanged(BaseModel):
+    """`memory.updated`: the conversation's memory changed (refetch
+    `GET /v1/conversations/{id}/memory`)."""
+
+    conversation_id: uuid.UUID
+    item_ids: list[uuid.UUID]
+    summary_changed: bool
+
+
 FEED_EVENTS: dict[str, type[BaseModel]] = {
     "message.created": MessageCreated,
     "message.edited": MessageEdited,
@@ -96,4 +105,5 @@ FEED_EVENTS: dict[str, type[BaseModel]] = {
     "scene.completed": SceneCompleted,
     "scene.failed": SceneFailed,
     "library.saved": LibrarySaved,
+    "memory.updated": MemoryChanged,
 }
