@@ -228,6 +228,45 @@ async def test_edit_pin_and_forget_are_honoured_by_the_next_prompt(
     assert len(profile_shown) < len(filler)
 
 
+async def test_editing_or_deleting_a_message_drops_what_memory_drew_from_it(
+    stack: Stack, new_user: Any, memory_model: str, fold_every_turn: None
+) -> None:
+    """Items extracted from a message go when it is edited or deleted (pinned ones stay), and
+    the next extraction reads the conversation from before it again."""
+    user: User = await new_user()
+    chat = await start_conversation(user)
+    await send_streaming(user, chat["id"], "I bake bread in Porto.")
+    items = (await conversation_memory(user, chat["id"], wanted=3))["items"]
+    told = next(
+        m
+        for m in (await ok(await user.client.get(f"/v1/conversations/{chat['id']}/messages")))[
+            "items"
+        ]
+        if m["content"] == "I bake bread in Porto."
+    )
+    drawn = [i for i in items if told["id"] in i["source_message_ids"]]
+    assert drawn
+    keep = drawn[0]
+    await ok(await user.client.patch(f"/v1/memory/{keep['id']}", json={"pinned": True}))
+
+    assert (await user.client.delete(f"/v1/messages/{told['id']}")).status_code == 204
+    left = (await conversation_memory(user, chat["id"], wanted=0))["items"]
+    assert [i["id"] for i in left if told["id"] in i["source_message_ids"]] == [keep["id"]]
+
+    before = len([r for r in await stack.standin_requests() if r["model"] == MEMORY_MODEL])
+    await send_streaming(user, chat["id"], "Tell me about the lamp.")
+    deadline = time.monotonic() + 20
+    while (
+        len([r for r in await stack.standin_requests() if r["model"] == MEMORY_MODEL]) == before
+        and time.monotonic() < deadline
+    ):
+        await asyncio.sleep(0.1)
+    asked = [r for r in await stack.standin_requests() if r["model"] == MEMORY_MODEL][-1]
+    # Re-read from before the deleted message: the reply that followed it is folded again.
+    assert "Tell me about the lamp." in json.dumps(asked["body"]["messages"])
+    assert "I bake bread in Porto." not in json.dumps(asked["body"]["messages"])
+
+
 async def test_memory_routes_check_input_and_owner(stack: Stack, new_user: Any) -> None:
     user: User = await new_user()
     other: User = await new_user()

@@ -20,7 +20,7 @@ from sqlmodel import Field, SQLModel, col
 
 from roleplay_chat.domain.memory_recall import MemoryNote
 from roleplay_chat.domain.system_prompt import Memory
-from roleplay_chat.store import SCHEMA, Conversation
+from roleplay_chat.store import SCHEMA, Conversation, Message
 
 Tier = Literal["conversation", "character", "profile"]
 TIERS: tuple[Tier, ...] = ("conversation", "character", "profile")
@@ -125,3 +125,28 @@ async def conversation_memory(session: AsyncSession, conversation: Conversation)
         tuple(conversation.memory_facts),
         tuple(MemoryNote(str(i.id), i.tier, i.text, i.pinned) for i in items),
     )
+
+
+async def reextract_from(session: AsyncSession, message: Message) -> int:
+    """A message was edited or deleted: memory drawn from it is out of date. The items it was
+    the source of (unless pinned or written by the user) are dropped, and the conversation's
+    fold goes back before it, so the next extraction reads it (or its absence) again.
+    Returns how many items were dropped."""
+    dropped = await session.execute(
+        sa.delete(MemoryItem).where(
+            col(MemoryItem.user_id) == message.user_id,
+            col(MemoryItem.source_message_ids).contains([str(message.id)]),
+            col(MemoryItem.pinned).is_(False),
+            col(MemoryItem.forgotten).is_(False),
+            col(MemoryItem.origin) == "extracted",
+        )
+    )
+    await session.execute(
+        sa.update(Conversation)
+        .where(
+            col(Conversation.id) == message.conversation_id,
+            col(Conversation.memory_through_position) >= message.position,
+        )
+        .values(memory_through_position=max(message.position - 1, 0))
+    )
+    return int(getattr(dropped, "rowcount", 0) or 0)

@@ -1,7 +1,8 @@
 """Facts of a message changed by its owner: an edit or a deletion.
 
 Each is written through the outbox in the transaction of the change, with the conversation's
-preview recomputed from its newest message (the dashboard shows it).
+preview recomputed from its newest message (the dashboard shows it), and memory drawn from
+the message marked for re-extraction (`memory_store.reextract_from`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from roleplay_chat.memory_store import reextract_from
 from roleplay_chat.store import (
     PREVIEW_CHARS,
     Message,
@@ -35,6 +37,7 @@ async def refresh_preview(session: AsyncSession, message: Message) -> str:
 
 
 async def announce_edited(session: AsyncSession, runtime: Runtime, message: Message) -> None:
+    await reextract_from(session, message)
     preview = await refresh_preview(session, message)
     await _emit(
         session,
@@ -50,6 +53,7 @@ async def announce_edited(session: AsyncSession, runtime: Runtime, message: Mess
 
 
 async def announce_deleted(session: AsyncSession, runtime: Runtime, message: Message) -> None:
+    await reextract_from(session, message)
     preview = await refresh_preview(session, message)
     await _emit(
         session,
