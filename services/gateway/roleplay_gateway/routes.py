@@ -7,6 +7,7 @@ from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
 from roleplay_gateway.characters.card_endpoints import router as cards
 from roleplay_gateway.characters.endpoints import router as characters
+from roleplay_gateway.characters.portrait_generation import router as portrait_generation
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.feed.endpoints import router as feed
 from roleplay_gateway.library.endpoints import router as library
@@ -21,6 +22,7 @@ from roleplay_gateway.web import router as web
 PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
     characters,
+    portrait_generation,
     cards,
     lorebooks,
     conversations,

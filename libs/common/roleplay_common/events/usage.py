@@ -12,7 +12,7 @@ from pydantic import Field
 from roleplay_common.events.envelope import Event
 
 RequestType = Literal[
-    "chat", "memory", "scene_narrative", "image", "image_i2i", "image_modification"
+    "chat", "memory", "scene_narrative", "image", "image_i2i", "image_modification", "portrait"
 ]
 CallStatus = Literal["success", "error", "timeout", "cancelled"]
 

@@ -56,9 +56,13 @@ scene_requests = sa.Table(
     sa.Column("job_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("scene_id", pg.UUID(as_uuid=True), nullable=False),
     sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
-    sa.Column("conversation_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("conversation_id", pg.UUID(as_uuid=True)),
+    sa.Column("purpose", sa.Text, nullable=False, server_default="scene"),
+    sa.Column("character_id", pg.UUID(as_uuid=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )
+"""Jobs the gateway accepted (scenes and portraits), so `GET /v1/jobs/{id}` answers before the
+scenes service has read the command."""
 
 
 async def get_scenes(request: Request) -> InternalClient:
@@ -80,7 +84,7 @@ class SceneRequest(BaseModel):
     keep: bool = Field(default=False, description="Keep the image in the library when done.")
 
 
-async def _publish(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> None:
+async def publish_command(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> None:
     try:
         await publish_raw(runtime.broker, topic, envelope)
     except Exception as exc:
@@ -181,10 +185,16 @@ async def request_scene(
     )
     await session.execute(
         insert(scene_requests)
-        .values(job_id=job_id, scene_id=scene_id, user_id=user.id, conversation_id=conversation_id)
+        .values(
+            job_id=job_id,
+            scene_id=scene_id,
+            user_id=user.id,
+            conversation_id=conversation_id,
+            character_id=character.id,
+        )
         .on_conflict_do_nothing()
     )
-    await _publish(runtime, envelope, runtime.topics.name(RequestSceneJob))
+    await publish_command(runtime, envelope, runtime.topics.name(RequestSceneJob))
     return JSONResponse(
         {"job_id": str(job_id), "scene_id": str(scene_id), "job_url": f"/v1/jobs/{job_id}"},
         status_code=202,
@@ -227,8 +237,10 @@ async def get_job(
             raise
         return {
             "id": str(job_id),
+            "purpose": accepted.purpose,
             "scene_id": str(accepted.scene_id),
-            "conversation_id": str(accepted.conversation_id),
+            "conversation_id": accepted.conversation_id,
+            "character_id": accepted.character_id,
             "status": "queued",
             "progress": 0.0,
             "stage": "queued",
@@ -281,5 +293,5 @@ async def keep_scene(
         correlation_id=getattr(request.state, "correlation_id", None),
         id=derived_id("keep", user.id, str(scene_id)),
     )
-    await _publish(runtime, envelope, runtime.topics.name(KeepScene))
+    await publish_command(runtime, envelope, runtime.topics.name(KeepScene))
     return {"scene_id": str(scene_id), "status": "saving"}
