@@ -3,7 +3,8 @@
 On `scenes.portrait.completed`: the image is copied server-side from `workspace-temp` into
 `portraits` under a key derived from the job (a redelivery copies onto the same object), and
 in one transaction with the event's dedupe record the character's `portrait_key` and
-`image_url` point at it — as an upload sets them. The portrait it replaces is deleted after
+`image_url` point at it — as an upload sets them — and the accepted job is marked applied
+(`GET /v1/jobs/{id}` reads `completed` from then on). The portrait it replaces is deleted after
 the commit. A character deleted meanwhile gets nothing. The newest result to arrive wins, as
 the newest upload does. Failed and cancelled jobs change nothing: the old portrait stays.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from roleplay_common.broker import EventRouter
 from roleplay_common.db import claim_event
 from roleplay_common.events import EventEnvelope, PortraitJobCompleted
@@ -19,6 +22,7 @@ from roleplay_common.logging import get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import PORTRAITS
 from roleplay_gateway.characters.store import Character
+from roleplay_gateway.scenes.endpoints import scene_requests
 
 log = get_logger(__name__)
 
@@ -36,6 +40,11 @@ async def apply_portrait(
     async with runtime.db.transaction() as session:
         if not await claim_event(session, runtime.schema, envelope, consumer="portraits"):
             return
+        await session.execute(
+            sa.update(scene_requests)
+            .where(scene_requests.c.job_id == fact.job_id)
+            .values(applied_at=datetime.now(UTC))
+        )
         character = await session.get(Character, fact.character_id, with_for_update=True)
         if character is None:
             log.info("portrait for a deleted character dropped", job_id=str(fact.job_id))

@@ -59,10 +59,11 @@ scene_requests = sa.Table(
     sa.Column("conversation_id", pg.UUID(as_uuid=True)),
     sa.Column("purpose", sa.Text, nullable=False, server_default="scene"),
     sa.Column("character_id", pg.UUID(as_uuid=True)),
+    sa.Column("applied_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )
 """Jobs the gateway accepted (scenes and portraits), so `GET /v1/jobs/{id}` answers before the
-scenes service has read the command."""
+scenes service has read the command; a portrait's `applied_at` is when it became the portrait."""
 
 
 async def get_scenes(request: Request) -> InternalClient:
@@ -251,7 +252,24 @@ async def get_job(
             "created_at": accepted.created_at,
             "updated_at": accepted.created_at,
         }
+    if result.get("purpose") == "portrait" and result["status"] == "completed":
+        return await _until_applied(session, result)
     return result
+
+
+async def _until_applied(session: SessionDep, job: dict[str, Any]) -> dict[str, Any]:
+    """A portrait job reads `completed` once its image is the character's portrait (the
+    gateway sets it on `scenes.portrait.completed`); until then, its last step."""
+    applied = (
+        await session.execute(
+            sa.select(scene_requests.c.applied_at).where(
+                scene_requests.c.job_id == uuid.UUID(job["id"])
+            )
+        )
+    ).first()
+    if applied is None or applied.applied_at is not None:
+        return job  # applied, or accepted too long ago to be remembered
+    return {**job, "status": "processing", "progress": 0.95, "stage": "setting the portrait"}
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobCancellation)

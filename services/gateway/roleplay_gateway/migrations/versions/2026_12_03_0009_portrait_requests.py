@@ -1,5 +1,5 @@
-"""Portrait generation: an accepted job's `purpose` and character; a portrait has no
-conversation.
+"""Portrait generation: an accepted job's `purpose` and character (a portrait has no
+conversation), and when its image became the portrait (`applied_at`).
 
 Revision ID: gateway_0009
 Revises: gateway_0008
@@ -27,11 +27,15 @@ def upgrade() -> None:
     op.add_column(
         "scene_requests", sa.Column("character_id", pg.UUID(as_uuid=True)), schema="catalog"
     )
+    op.add_column(
+        "scene_requests", sa.Column("applied_at", sa.DateTime(timezone=True)), schema="catalog"
+    )
     op.alter_column("scene_requests", "conversation_id", nullable=True, schema="catalog")
 
 
 def downgrade() -> None:
     op.execute("delete from catalog.scene_requests where conversation_id is null")
     op.alter_column("scene_requests", "conversation_id", nullable=False, schema="catalog")
+    op.drop_column("scene_requests", "applied_at", schema="catalog")
     op.drop_column("scene_requests", "character_id", schema="catalog")
     op.drop_column("scene_requests", "purpose", schema="catalog")
