@@ -12,7 +12,7 @@ import re
 
 from roleplay_common.events import RequestSceneJob
 
-FRAMING = "character portrait, head and shoulders, looking at the viewer, detailed face"
+FRAMING = "head and shoulders, looking at the viewer, detailed face"
 DESCRIPTION_CHARS = 300
 _CHAR = re.compile(r"\{\{char\}\}|<bot>", re.IGNORECASE)
 _USER = re.compile(r"\{\{user\}\}|<user>", re.IGNORECASE)
@@ -27,7 +27,7 @@ def portrait_prompt(command: RequestSceneJob) -> str:
         if appearance:
             parts.append(f"{character.name}: {appearance}")
     else:
-        parts = [f"{FRAMING} of {character.name}", appearance]
+        parts = [f"character portrait of {character.name}", FRAMING, appearance]
         parts.append(description_excerpt(character.description, character.name))
     if command.content_mode == "sfw":
         parts.append("safe for work")
