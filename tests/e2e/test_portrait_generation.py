@@ -94,6 +94,10 @@ async def test_a_generated_portrait_becomes_the_characters_portrait(
     assert generated != before
     shown = (await user.client.get(f"/v1/characters/{character['id']}")).json()
     assert shown["image_url"] == f"/v1/characters/{character['id']}/portrait"
+    # the image is no conversation's scene: nothing to keep in the library as one
+    assert_error(await user.client.post(f"/v1/scenes/{done['scene_id']}/save"), 404)
+    stranger: User = await new_user()
+    assert_error(await stranger.client.get(f"/v1/jobs/{accepted['job_id']}"), 404)
 
     [sent] = await portrait_requests(stack, name)
     prompt = sent["body"]["prompt"]
