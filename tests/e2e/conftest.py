@@ -32,6 +32,8 @@ class Stack:
     usage: str
     scenes: str
     library: str
+    chat_settings: Any = None
+    """The chat process's live settings (a test may change them for its own duration)."""
 
     async def standin_config(self, **config: Any) -> None:
         async with httpx.AsyncClient(base_url=self.standin) as client:
@@ -124,6 +126,7 @@ async def running_stack(*, gateway_b: bool = True) -> AsyncIterator[Stack]:
             usage=f"http://127.0.0.1:{ports['usage']}",
             scenes=f"http://127.0.0.1:{ports['scenes']}",
             library=f"http://127.0.0.1:{ports['library']}",
+            chat_settings=chat_settings,
         )
 
 

@@ -160,13 +160,16 @@ async def test_continue_goes_on_without_user_input(stack: Stack, new_user: Any) 
     await stack.standin_config()
     user: User = await new_user()
     conversation = await start_conversation(user)
+    greeting = (await messages(user, conversation["id"]))[0]
     async with user.client.stream(
         "POST", f"/v1/conversations/{conversation['id']}/continue", headers=SSE
     ) as response:
         seen = await collect(response)
     assert seen[-1].name == "turn.completed"
     stored = await messages(user, conversation["id"])
-    assert [m["sender"] for m in stored] == ["assistant", "assistant"]
+    # The newest reply (here the greeting) goes on: it grows, no message is added.
+    assert [m["sender"] for m in stored] == ["assistant"]
+    assert stored[0]["content"] == greeting["content"] + text_of(seen)
 
 
 async def test_a_resent_message_is_one_message_and_one_turn(stack: Stack, new_user: Any) -> None:
@@ -227,6 +230,36 @@ async def test_a_stalled_provider_times_out_and_the_turn_fails_clearly(
     await stack.standin_config()
 
 
+async def test_regenerate_after_a_failed_turn_answers_the_unanswered_message(
+    stack: Stack, new_user: Any
+) -> None:
+    """The reply to "Where to?" failed: regenerate answers it (a new reply after it), and
+    leaves the reply before it and its swipes alone."""
+    await stack.standin_config()
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    await send_streaming(user, conversation["id"], "Hello, captain.")
+    await stack.standin_config(
+        failures=[{"family": "chat", "kind": "status", "status": 400, "count": -1}]
+    )
+    failed = await send_streaming(user, conversation["id"], "Where to?")
+    assert failed[-1].name == "turn.failed"
+    await stack.standin_config()
+    async with user.client.stream(
+        "POST", f"/v1/conversations/{conversation['id']}/regenerate", headers=SSE
+    ) as response:
+        answered = await collect(response)
+    assert answered[-1].name == "turn.completed"
+
+    stored = await messages(user, conversation["id"])
+    assert [m["sender"] for m in stored] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert stored[2]["alternatives_count"] == 1  # the reply before it gained no swipe
+    assert stored[3]["content"] == "Where to?"
+    assert stored[4]["content"] == text_of(answered)
+    sent = [r for r in await stack.standin_requests() if r["body"].get("messages")]
+    assert sent[-1]["body"]["messages"][-1] == {"role": "user", "content": "Where to?"}
+
+
 async def test_the_context_budget_keeps_the_newest_turns(
     stack: Stack, new_user: Any, admin: httpx.AsyncClient
 ) -> None:
@@ -244,7 +277,12 @@ async def test_the_context_budget_keeps_the_newest_turns(
         await send_streaming(
             user, conversation["id"], "the newest message", model="standin-fallback"
         )
-        sent = (await stack.standin_requests())[-1]["body"]["messages"]
+        # The turn's request (memory, folding what the budget cut, may follow it).
+        sent = next(
+            r["body"]["messages"]
+            for r in reversed(await stack.standin_requests())
+            if r["body"]["messages"][-1]["content"] == "the newest message"
+        )
     finally:
         await admin.patch(f"/v1/admin/models/{fallback['id']}", json={"context_window": 4096})
     contents = [m["content"] for m in sent]

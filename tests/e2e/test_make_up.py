@@ -1,5 +1,5 @@
-"""`roleplay up` (what `make up` runs): every process starts, answers /readyz, and SIGTERM
-stops them all."""
+"""`roleplay up` (what `make up` runs): every process starts, answers /readyz, a service
+killed with SIGKILL is restarted while the others keep running, and SIGTERM stops them all."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -39,7 +40,25 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_roleplay_up_starts_everything_and_sigterm_stops_it(
+def _child_running(parent: int, module: str) -> int | None:
+    for pid in _children(parent):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in command and _alive(pid):
+            return pid
+    return None
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_roleplay_up_starts_everything_restarts_what_dies_and_sigterm_stops_it(
     test_env: IsolatedEnv, fresh_database: str, tmp_path: Path
 ) -> None:
     ports = {name: free_port() for name in (*NAMES, "standin")}
@@ -88,6 +107,22 @@ def test_roleplay_up_starts_everything_and_sigterm_stops_it(
             assert standin.headers["x-standin"] == "true"
         children = _children(process.pid)
         assert len(children) == len(NAMES) + 1
+
+        chat = _child_running(process.pid, "roleplay_chat")
+        assert chat is not None
+        os.kill(chat, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            again = _child_running(process.pid, "roleplay_chat")
+            if again not in (None, chat) and _ready(ports["chat"]):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("chat was not restarted:\n" + "".join(output[-40:]))
+        assert any("chat exited with code -9; restarting" in line for line in output)
+        assert children - {chat} <= _children(process.pid), "the others kept running"
+
+        children = _children(process.pid)
         process.send_signal(signal.SIGTERM)
         assert process.wait(45) == 0
         assert not [pid for pid in children if _alive(pid)]

@@ -275,3 +275,26 @@ async def test_keep_alive_comments_can_precede_the_chunks(standin: httpx.AsyncCl
     response = await standin.post("/v1/chat/completions", json=chat("m"))
     assert response.text.startswith(": STANDIN PROCESSING\n\n")
     assert sse_data(response.text)[-1] == "[DONE]"
+
+
+async def test_a_scripted_reply_is_sent_as_written_whatever_the_reply_length(
+    standin: httpx.AsyncClient,
+) -> None:
+    script = '{"summary": "They met.", "facts": ["Ash is a baker"]}'
+    await configure(
+        standin,
+        output_tokens=3,
+        first_token_ms=0,
+        tokens_per_second=0,
+        scripted_replies={"m-script": script},
+    )
+    body = chat("m-script", stream=False)
+    answer = (await standin.post("/v1/chat/completions", json=body)).json()
+    assert answer["choices"][0]["message"]["content"] == script
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    cut = chat("m-script", stream=False, max_tokens=2)
+    answer = (await standin.post("/v1/chat/completions", json=cut)).json()
+    assert answer["choices"][0]["message"]["content"] == '{"summary": "They'
+    assert answer["choices"][0]["finish_reason"] == "length"
+    other = (await standin.post("/v1/chat/completions", json=chat("m", stream=False))).json()
+    assert "(m)" in other["choices"][0]["message"]["content"]

@@ -4,6 +4,9 @@ roleplay up                      the whole system on loopback (Ctrl-C stops it)
 roleplay infra up|down|status|check|logs [server]
 roleplay migrate                 apply every service's migrations
 roleplay ping                    prove every service consumes and publishes through Kafka
+roleplay dlq list|show|redrive   dead letters (see `ops_cli.py`)
+roleplay replay TOPIC --from …   feed past events again to a consumer group
+roleplay events tail|show ID     follow the event log, or one event with its causation chain
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from typing import Annotated
 
 import typer
 
-from roleplay_local import infra, system
+from roleplay_local import infra, ops_cli, system
 from roleplay_local.paths import cache_dir, data_dir, log_dir
 
 app = typer.Typer(help="Run and operate the roleplay system.", no_args_is_help=True)
 infra_app = typer.Typer(help="Kafka, PostgreSQL and MinIO on loopback.", no_args_is_help=True)
 app.add_typer(infra_app, name="infra")
+app.add_typer(ops_cli.dlq_app, name="dlq")
+app.add_typer(ops_cli.events_app, name="events")
+app.command("replay")(ops_cli.replay_command)
 
 
 @app.command(

@@ -3,7 +3,8 @@
 Starts the infrastructure (or uses the endpoints given by `ROLEPLAY_*` variables), the
 provider stand-in and the five services, each its own process with its output prefixed by
 its name, waits until every `/readyz` answers 200, prints where the gateway is, and stops
-everything it started on Ctrl-C or SIGTERM. If one service dies, the others are stopped too.
+everything it started on Ctrl-C or SIGTERM. A service that exits is logged and restarted with
+a growing delay (`supervisor.py`), like a compose restart policy; the others keep running.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from roleplay_local.supervisor import Supervisor
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -27,10 +30,11 @@ class ProcessSpec:
     port: int
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    health_path: str | None = None
 
     @property
     def health_url(self) -> str:
-        path = "/healthz" if self.name == "standin" else "/readyz"
+        path = self.health_path or ("/healthz" if self.name == "standin" else "/readyz")
         return f"http://127.0.0.1:{self.port}{path}"
 
 
@@ -77,44 +81,40 @@ _DEFAULT_PORTS = {"gateway": 8000, "chat": 8001, "scenes": 8002, "library": 8003
 
 
 class System:
-    def __init__(self, specs: list[ProcessSpec], env: dict[str, str], log_dir: Path) -> None:
+    """The processes of the system, each under a `Supervisor` (restarted when it exits)."""
+
+    def __init__(
+        self,
+        specs: list[ProcessSpec],
+        env: dict[str, str],
+        log_dir: Path,
+        announce: Callable[[str], None] = print,
+        **restart: float,
+    ) -> None:
         self.specs = specs
-        self.env = env
-        self.log_dir = log_dir
-        self.processes: dict[str, asyncio.subprocess.Process] = {}
-        self._pumps: list[asyncio.Task[None]] = []
+        self.supervisors = {
+            spec.name: Supervisor(
+                spec.name,
+                [sys.executable, "-m", spec.module, *spec.args],
+                env={**env, **spec.env},
+                log_file=log_dir / f"{spec.name}.log",
+                announce=announce,
+                **restart,
+            )
+            for spec in specs
+        }
 
     async def start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        for spec in self.specs:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                spec.module,
-                *spec.args,
-                env={**self.env, **spec.env},
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.processes[spec.name] = process
-            self._pumps.append(asyncio.create_task(self._pump(spec.name, process)))
-
-    async def _pump(self, name: str, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
-        with (self.log_dir / f"{name}.log").open("ab") as log_file:
-            async for line in process.stdout:
-                log_file.write(line)
-                log_file.flush()
-                sys.stdout.write(f"[{name:>7}] {line.decode(errors='replace')}")
-                sys.stdout.flush()
+        for supervisor in self.supervisors.values():
+            await supervisor.start()
 
     async def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until every process answers its health URL; a process that exits meanwhile is
+        restarted, so only the timeout fails this."""
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient(timeout=2.0) as client:
             for spec in self.specs:
                 while True:
-                    self._raise_if_died()
                     with contextlib.suppress(httpx.HTTPError):
                         if (await client.get(spec.health_url)).status_code == 200:
                             break
@@ -122,35 +122,12 @@ class System:
                         raise TimeoutError(f"{spec.name} is not ready after {timeout:.0f}s")
                     await asyncio.sleep(0.3)
 
-    def _raise_if_died(self) -> None:
-        for name, process in self.processes.items():
-            if process.returncode is not None:
-                raise RuntimeError(f"{name} exited with code {process.returncode}")
-
-    async def wait_any_exit(self) -> str:
-        waits = {asyncio.create_task(p.wait()): name for name, p in self.processes.items()}
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in waits:
-            task.cancel()
-        return waits[next(iter(done))]
-
     async def stop(self, grace: float = 15.0) -> None:
-        for process in self.processes.values():
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
+        for supervisor in self.supervisors.values():
+            supervisor.signal_stop()
         deadline = time.monotonic() + grace
-        for process in self.processes.values():
-            remaining = max(deadline - time.monotonic(), 0.1)
-            try:
-                await asyncio.wait_for(process.wait(), remaining)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        for pump in self._pumps:
-            pump.cancel()
-        await asyncio.gather(*self._pumps, return_exceptions=True)
+        for supervisor in self.supervisors.values():
+            await supervisor.stop(deadline - time.monotonic())
 
 
 async def run_system(
@@ -159,10 +136,12 @@ async def run_system(
     standin: bool,
     log_dir: Path,
     announce: Callable[[str], None] = print,
+    specs: list[ProcessSpec] | None = None,
 ) -> int:
-    """Run until a signal or a child's death; returns the exit code."""
-    specs = service_specs(env, standin=standin)
-    system = System(specs, env, log_dir)
+    """Run until SIGINT or SIGTERM, restarting a process that exits; returns the exit code
+    (1 when the system never became ready)."""
+    specs = specs if specs is not None else service_specs(env, standin=standin)
+    system = System(specs, env, log_dir, announce)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -175,25 +154,23 @@ async def run_system(
         await asyncio.wait({ready, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if ready.done():
             ready.result()
-            gateway = next(s for s in specs if s.name == "gateway")
+            gateway = next((s for s in specs if s.name == "gateway"), specs[-1])
             announce(
                 f"\nroleplay is up: gateway at http://127.0.0.1:{gateway.port} "
-                f"(logs in {log_dir}); Ctrl-C stops everything.\n"
+                f"(logs in {log_dir}); a service that exits is restarted; "
+                "Ctrl-C stops everything.\n"
             )
-            died = asyncio.create_task(system.wait_any_exit())
-            await asyncio.wait({died, stopped}, return_when=asyncio.FIRST_COMPLETED)
-            if died.done():
-                announce(f"{died.result()} exited; stopping the others.")
-                code = 1
-            died.cancel()
+            await stopped
         else:
             ready.cancel()
         stopped.cancel()
-    except (TimeoutError, RuntimeError) as exc:
+    except TimeoutError as exc:
         announce(f"roleplay could not start: {exc}")
         code = 1
     finally:
         await system.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         announce("roleplay stopped.")
     return code
 

@@ -35,7 +35,13 @@ from roleplay_standin.failure_responses import (
     unauthorized,
 )
 from roleplay_standin.knobs import Config, Failure
-from roleplay_standin.replies import count_prompt_tokens, last_user_message, reply_tokens
+from roleplay_standin.replies import (
+    count_prompt_tokens,
+    last_user_message,
+    reply_tokens,
+    scripted_tokens,
+    structured_reply,
+)
 from roleplay_standin.state import state_of
 
 router = APIRouter(tags=["chat (OpenAI-compatible)"])
@@ -61,20 +67,30 @@ class Reply:
         limit = limit if isinstance(limit, int) and limit > 0 else None
         count = min(config.output_tokens, limit) if limit else config.output_tokens
         messages: list[Any] = body["messages"]
-        tokens = reply_tokens(last_user_message(messages), model, count)
+        cut = limit is not None and limit < config.output_tokens
+        scripted = config.scripted_replies.get(model)
+        if scripted is not None:
+            tokens = scripted_tokens(scripted)
+            cut = limit is not None and limit < len(tokens)
+            tokens = tokens[:limit] if limit else tokens
+            completion_tokens = len(tokens)
+        else:
+            tokens = reply_tokens(last_user_message(messages), model, count)
+            completion_tokens = len(tokens)
+            structured = structured_reply(body.get("response_format"), tokens, model)
+            if structured is not None:
+                tokens, completion_tokens = [structured], max(1, len(structured) // 4)
         prompt_tokens = count_prompt_tokens(messages)
         return cls(
             id=f"chatcmpl-standin-{uuid.uuid4().hex[:20]}",
             model=model,
             created=int(time.time()),
             tokens=tokens,
-            finish_reason="length"
-            if limit is not None and limit < config.output_tokens
-            else "stop",
+            finish_reason="length" if cut else "stop",
             usage={
                 "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(tokens),
-                "total_tokens": prompt_tokens + len(tokens),
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             },
             first_token_s=config.first_token_ms / 1000,
             token_gap_s=1 / config.tokens_per_second if config.tokens_per_second > 0 else 0.0,

@@ -92,6 +92,11 @@ class Config(BaseModel):
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     seed: int = Field(default=0, description="Seeds the draws of `fraction` failures.")
     failures: list[Failure] = Field(default_factory=list)
+    scripted_replies: dict[str, str] = Field(
+        default_factory=dict,
+        description="Model name → a fixed reply text, sent word by word (`max_tokens` still "
+        "cuts it; `output_tokens` does not), e.g. JSON a caller must parse.",
+    )
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> Config:
@@ -103,7 +108,7 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> Config:
         raw = environ.get(f"STANDIN_{name.upper()}")
         if raw is None:
             continue
-        if name == "failures":
+        if name in ("failures", "scripted_replies"):
             values[name] = json.loads(raw)
         elif name == "models":
             values[name] = [m.strip() for m in raw.split(",") if m.strip()]

@@ -12,7 +12,9 @@ four per message; an image part of a multimodal message counts 85.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -71,6 +73,11 @@ def _sentences(rng: random.Random) -> Iterable[str]:
             yield f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_PLACES)}"
 
 
+def scripted_tokens(text: str) -> list[str]:
+    """A fixed reply as tokens: each word with the whitespace before it."""
+    return re.findall(r"\s*\S+", text) or [text]
+
+
 def reply_tokens(last_user_message: str, model: str, count: int) -> list[str]:
     """`count` tokens of the reply to `last_user_message` from `model`."""
     rng = random.Random(hashlib.sha256(f"{model}|{last_user_message}".encode()).digest())
@@ -111,3 +118,27 @@ def last_user_message(messages: list[Any]) -> str:
                 return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
             return str(content or "")
     return ""
+
+
+def structured_reply(response_format: Any, words: list[str], model: str) -> str | None:
+    """The reply as a JSON object when the request asks for one by schema
+    (`response_format: {"type": "json_schema", "json_schema": {"schema": ...}}`): every
+    property of the schema, a string made of the reply's words and naming the model, or (for
+    an array) three short ones. None when no schema is asked for."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return "{}"
+    pool = [w.strip() for w in words[2:] if w.strip()] or ["stand-in"]
+    answer: dict[str, Any] = {}
+    for n, (name, prop) in enumerate(properties.items()):
+        start = (n * 3) % len(pool)
+        phrase = " ".join((pool + pool)[start : start + 8])
+        if isinstance(prop, dict) and prop.get("type") == "array":
+            answer[name] = [f"{w} {name}" for w in (pool + pool)[start : start + 3]]
+        else:
+            answer[name] = f"STAND-IN {name} ({model}): {phrase}"
+    return json.dumps(answer, ensure_ascii=False)

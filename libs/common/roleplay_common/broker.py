@@ -5,9 +5,15 @@ Delivery rules every service gets from here:
 * Producers use `acks=all` and the idempotent producer; linger is low so a streamed delta is
   not held back waiting for a batch.
 * Consumers commit only after the handler finished (FastStream `AckPolicy.NACK_ON_ERROR`: an
-  exception seeks back and the event is read again). A handler that keeps failing is retried
-  `retries` times, then the envelope goes to the dead-letter topic `dlq.<service>` with the
-  error, and the consumer moves on. Handlers must be idempotent (see `idempotency.py`).
+  exception seeks back and the event is read again). Handlers must be idempotent (see
+  `idempotency.py`).
+* A transient error (database or broker away, a timeout: see `failures.py`) pauses the
+  consumer on that event and retries it with a growing, capped delay until it succeeds: no
+  dead letter, no event passed over. Any other error is tried `retries` times, then the
+  envelope goes to the dead-letter topic `dlq.<service>` with why (payload and `dlq-*`
+  headers: exception type and message, source topic, partition, offset, tries), and the
+  consumer moves on. A dead-lettered chat turn or scene job also gets its failure fact
+  (`dead_letter_outcomes.py`), so its client's stream ends.
 * One subscriber per topic and consumer group dispatches by event type, so one partition's
   events are handled in order.
 """
@@ -27,10 +33,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic
+from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from pydantic import ValidationError
 
+from roleplay_common.dead_letter_outcomes import (
+    client_failure,
+    dead_letter_headers,
+    failure_event_id,
+)
 from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, UnknownEventError
+from roleplay_common.failures import call_with_retries, record_position
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.settings import KafkaSettings
 
@@ -121,7 +134,12 @@ async def publish(broker: KafkaBroker, topics: Topics, envelope: EventEnvelope) 
 
 
 async def publish_raw(
-    broker: KafkaBroker, topic: str, envelope: EventEnvelope, *, timeout: float = 5.0
+    broker: KafkaBroker,
+    topic: str,
+    envelope: EventEnvelope,
+    *,
+    timeout: float = 5.0,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Publish and wait for the broker's acknowledgement (acks=all), at most `timeout`
     seconds (`TimeoutError`): while the broker is away a request fails fast instead of
@@ -132,7 +150,7 @@ async def publish_raw(
             envelope.model_dump_json().encode(),
             topic=topic,
             key=envelope.key.encode(),
-            headers=envelope_headers(envelope),
+            headers={**envelope_headers(envelope), **(headers or {})},
             correlation_id=envelope.correlation_id,
         )
 
@@ -176,24 +194,52 @@ _SKIPPED_ENVELOPE = {
 }
 
 
-def tolerant_decoder_for(types: set[str]) -> Callable[[Any], Awaitable[Any]]:
+REPLAY_GROUP_HEADER = "replay-for-group"
+"""A record republished by `roleplay replay` for one consumer group; other groups skip it."""
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = (headers or {}).get(name)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return value if isinstance(value, str) else None
+
+
+def tolerant_decoder_for(
+    types: set[str], group_id: str | None = None
+) -> Callable[[Any], Awaitable[Any]]:
     """A decoder that parses only records whose `event-type` header names one of `types`;
-    any other record on the topic (a stream of deltas, say) is passed over unparsed."""
+    any other record on the topic (a stream of deltas, say), or one replayed for another
+    consumer group than `group_id`, is passed over unparsed."""
 
     async def decode(message: Any) -> Any:
         raw_headers = getattr(message, "headers", None) or {}
-        event_type = raw_headers.get("event-type")
-        if isinstance(event_type, bytes):
-            event_type = event_type.decode(errors="replace")
+        event_type = _header(raw_headers, "event-type")
         if event_type is not None and event_type not in types:
+            return _SKIPPED_ENVELOPE
+        replay_for = _header(raw_headers, REPLAY_GROUP_HEADER)
+        if replay_for is not None and replay_for != group_id:
             return _SKIPPED_ENVELOPE
         return decode_record(message.body, message.correlation_id)
 
     return decode
 
 
-async def tolerant_batch_decoder(message: Any) -> Any:
-    return [decode_record(body, message.correlation_id) for body in message.body]
+def batch_decoder_for(group_id: str) -> Callable[[Any], Awaitable[Any]]:
+    """Decodes a batch; records replayed for another consumer group become skipped."""
+
+    async def decode(message: Any) -> Any:
+        headers = list(getattr(message, "batch_headers", None) or [])
+        headers += [{}] * (len(message.body) - len(headers))
+        return [
+            _SKIPPED_ENVELOPE
+            if (replay_for := _header(h, REPLAY_GROUP_HEADER)) is not None
+            and replay_for != group_id
+            else decode_record(body, message.correlation_id)
+            for body, h in zip(message.body, headers, strict=False)
+        ]
+
+    return decode
 
 
 async def dead_letter(
@@ -206,8 +252,12 @@ async def dead_letter(
     envelope: EventEnvelope,
     error: str,
     attempts: int,
+    error_type: str = "",
+    position: tuple[int, int] | None = None,
 ) -> None:
-    """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason."""
+    """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason (and
+    `position`, the original record's partition and offset); then, for a command a client
+    waits on, publish its failure fact."""
     DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
     log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
     record = EventDeadLettered(
@@ -217,12 +267,25 @@ async def dead_letter(
         error=error[:4000],
         attempts=attempts,
         original=envelope.model_dump(mode="json"),
+        error_type=error_type,
+        source_partition=position[0] if position else None,
+        source_offset=position[1] if position else None,
     )
     await publish_raw(
         broker,
         topics.dead_letter(service),
         EventEnvelope.wrap(record, producer=service, causation=envelope),
+        headers=dead_letter_headers(record),
     )
+    failure = client_failure(envelope, error)
+    if failure is not None:
+        await publish(
+            broker,
+            topics,
+            EventEnvelope.wrap(
+                failure, producer=service, causation=envelope, id=failure_event_id(envelope)
+            ),
+        )
 
 
 BatchHandler = Callable[[list[tuple[Any, EventEnvelope]]], Awaitable[None]]
@@ -248,7 +311,13 @@ def attach_batch_consumer(
     """
     topic_name = topics.name(event)
 
-    async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
+    async def reject(
+        envelope: EventEnvelope,
+        error: str,
+        attempts: int,
+        error_type: str,
+        position: tuple[int, int] | None,
+    ) -> None:
         await dead_letter(
             broker,
             topics,
@@ -258,40 +327,45 @@ def attach_batch_consumer(
             envelope=envelope,
             error=error,
             attempts=attempts,
+            error_type=error_type,
+            position=position,
         )
 
-    async def run(items: list[tuple[Any, EventEnvelope]]) -> bool:
-        for attempt in range(1, retries + 1):
-            try:
-                await handler(items)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning(
-                    "batch handler failed", consumer=consumer, attempt=attempt, exc_info=True
-                )
-                await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-            else:
-                return True
-        return False
+    async def run(items: list[tuple[Any, EventEnvelope]]) -> tuple[BaseException, int] | None:
+        return await call_with_retries(
+            lambda: handler(items), service=service, consumer=consumer, retries=retries
+        )
 
-    async def on_batch(envelopes: list[EventEnvelope]) -> None:
+    async def on_batch(envelopes: list[EventEnvelope], message: KafkaMessage) -> None:
         items: list[tuple[Any, EventEnvelope]] = []
-        for envelope in envelopes:
+        positions: dict[int, tuple[int, int] | None] = {}
+        for index, envelope in enumerate(envelopes):
+            position = record_position(message, index)
             if envelope.type == UNDECODABLE:
-                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                error = f"undecodable record: {envelope.data['error']}"
+                await reject(envelope, error, 0, "UndecodableRecord", position)
                 continue
             if envelope.type != event.event_type:
                 continue
             try:
                 items.append((envelope.payload(), envelope))
             except (UnknownEventError, ValidationError) as exc:
-                await reject(envelope, f"invalid payload: {exc}", 0)
-        if not items or await run(items):
+                await reject(envelope, f"invalid payload: {exc}", 0, type(exc).__name__, position)
+            else:
+                positions[id(envelope)] = position
+        if not items or await run(items) is None:
             return
         for item in items:
-            if not await run([item]):
-                await reject(item[1], "handler failed on this event", retries)
+            failed = await run([item])
+            if failed is not None:
+                cause, tries = failed
+                await reject(
+                    item[1],
+                    f"handler failed on this event: {type(cause).__name__}: {cause}",
+                    tries,
+                    type(cause).__name__,
+                    positions.get(id(item[1])),
+                )
 
     on_batch.__name__ = f"{consumer}_on_{event.topic.replace('.', '_')}"
     on_batch.__doc__ = (
@@ -305,7 +379,7 @@ def attach_batch_consumer(
         batch_timeout_ms=timeout_ms,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         auto_offset_reset="earliest",
-        decoder=tolerant_batch_decoder,
+        decoder=batch_decoder_for(f"{service}.{consumer}"),
         title=f"{topic_name}:{service}.{consumer}",
         description=on_batch.__doc__,
     )(on_batch)
@@ -371,29 +445,32 @@ class EventRouter:
         service = self.service
         topic_name = topics.name(topic)
 
-        async def reject(envelope: EventEnvelope, error: str, attempts: int) -> None:
-            await dead_letter(
-                broker,
-                topics,
-                service=service,
-                consumer=consumer,
-                source_topic=topic_name,
-                envelope=envelope,
-                error=error,
-                attempts=attempts,
-            )
-
-        async def on_message(envelope: EventEnvelope) -> None:
+        async def on_message(envelope: EventEnvelope, message: KafkaMessage) -> None:
             with bind_correlation(
                 envelope.correlation_id, event_id=str(envelope.id), event_type=envelope.type
             ):
-                await _dispatch(envelope)
+                await _dispatch(envelope, record_position(message))
 
-        async def _dispatch(envelope: EventEnvelope) -> None:
+        async def _dispatch(envelope: EventEnvelope, position: tuple[int, int] | None) -> None:
+            async def reject(error: str, attempts: int, error_type: str) -> None:
+                await dead_letter(
+                    broker,
+                    topics,
+                    service=service,
+                    consumer=consumer,
+                    source_topic=topic_name,
+                    envelope=envelope,
+                    error=error,
+                    attempts=attempts,
+                    error_type=error_type,
+                    position=position,
+                )
+
             if envelope.type == SKIPPED:
                 return
             if envelope.type == UNDECODABLE:
-                await reject(envelope, f"undecodable record: {envelope.data['error']}", 0)
+                error = f"undecodable record: {envelope.data['error']}"
+                await reject(error, 0, "UndecodableRecord")
                 return
             handler = handlers.get((envelope.type, envelope.version))
             try:
@@ -401,27 +478,25 @@ class EventRouter:
             except (UnknownEventError, ValidationError) as exc:
                 if handler is None and isinstance(exc, UnknownEventError):
                     return
-                await reject(envelope, f"invalid payload: {exc}", attempts=0)
+                await reject(f"invalid payload: {exc}", 0, type(exc).__name__)
                 return
             handler = handlers.get((payload.event_type, payload.event_version))
             if handler is None:
                 HANDLED.labels(service, consumer, envelope.type, "ignored").inc()
                 return
-            for attempt in range(1, retries + 1):
-                try:
-                    await handler(payload, envelope)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("handler failed", consumer=consumer, attempt=attempt, exc_info=True)
-                    if attempt == retries:
-                        HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
-                        await reject(envelope, f"{type(exc).__name__}: {exc}", attempt)
-                        return
-                    await asyncio.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-                else:
-                    HANDLED.labels(service, consumer, envelope.type, "ok").inc()
-                    return
+            found = handler
+            failed = await call_with_retries(
+                lambda: found(payload, envelope),
+                service=service,
+                consumer=consumer,
+                retries=retries,
+            )
+            if failed is None:
+                HANDLED.labels(service, consumer, envelope.type, "ok").inc()
+                return
+            cause, tries = failed
+            HANDLED.labels(service, consumer, envelope.type, "dead_lettered").inc()
+            await reject(f"{type(cause).__name__}: {cause}", tries, type(cause).__name__)
 
         on_message.__name__ = f"{consumer}_on_{topic.replace('.', '_')}"
         on_message.__doc__ = f"{service}/{consumer} handles: " + ", ".join(
@@ -431,7 +506,7 @@ class EventRouter:
             Topic(topic_name, num_partitions=partitions),
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            decoder=tolerant_decoder_for({t for t, _ in handlers}),
+            decoder=tolerant_decoder_for({t for t, _ in handlers}, group_id),
             auto_offset_reset="earliest",
             title=f"{topic_name}:{service}.{consumer}",
             description=on_message.__doc__,

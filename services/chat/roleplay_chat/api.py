@@ -18,11 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from roleplay_chat.domain.macros import MacroContext, render
-from roleplay_chat.store import Conversation, Message, Turn, message_view
+from roleplay_chat.message_events import announce_deleted, announce_edited
+from roleplay_chat.store import (
+    Conversation,
+    Message,
+    Turn,
+    alternative_stamp,
+    message_view,
+)
 from roleplay_common.changes import Changes
-from roleplay_common.events import CharacterCard
+from roleplay_common.events import CharacterCard, SamplerSettings
 from roleplay_common.http import ApiError, not_found
-from roleplay_common.internal_api import ReadSessionDep, SessionDep
+from roleplay_common.internal_api import ReadSessionDep, RuntimeDep, SessionDep
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page, page
 from roleplay_common.text import SafeText
 
@@ -47,7 +54,7 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationUpdate(Changes):
-    nullable = frozenset({"persona_id", "model", "current_location"})
+    nullable = frozenset({"persona_id", "model", "current_location", "settings"})
 
     title: SafeText | None = Field(default=None, min_length=1, max_length=200)
     status: Literal["active", "archived"] | None = None
@@ -55,6 +62,9 @@ class ConversationUpdate(Changes):
     model: SafeText | None = None
     current_location: SafeText | None = None
     auto_keep_scenes: bool | None = None
+    settings: SamplerSettings | None = Field(
+        default=None, description="Merged into the stored settings; a `null` field clears it."
+    )
 
 
 class MessageEdit(BaseModel):
@@ -83,12 +93,13 @@ def conversation_view(c: Conversation) -> dict[str, Any]:
         "last_scene_image": c.last_scene_image,
         "current_location": c.current_location,
         "auto_keep_scenes": c.auto_keep_scenes,
+        "settings": dict(c.settings or {}),
         "created_at": c.created_at.isoformat(),
         "updated_at": c.updated_at.isoformat(),
     }
 
 
-async def _owned_conversation(
+async def owned_conversation(
     session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
 ) -> Conversation:
     conversation = await session.get(Conversation, conversation_id)
@@ -97,7 +108,7 @@ async def _owned_conversation(
     return conversation
 
 
-async def _owned_message(
+async def owned_message(
     session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID
 ) -> Message:
     message = await session.get(Message, message_id, with_for_update=True)
@@ -144,6 +155,7 @@ async def create_conversation(body: ConversationCreate, session: SessionDep) -> 
                 message_type="greeting",
                 content=greetings[0],
                 alternatives=greetings,
+                alternative_meta=[alternative_stamp(None) for _ in greetings],
             )
         )
     await session.flush()
@@ -177,15 +189,18 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: uuid.UUID, user_id: UserId, session: ReadSessionDep
 ) -> dict[str, Any]:
-    return conversation_view(await _owned_conversation(session, conversation_id, user_id))
+    return conversation_view(await owned_conversation(session, conversation_id, user_id))
 
 
 @router.patch("/conversations/{conversation_id}")
 async def update_conversation(
     conversation_id: uuid.UUID, body: ConversationUpdate, user_id: UserId, session: SessionDep
 ) -> dict[str, Any]:
-    conversation = await _owned_conversation(session, conversation_id, user_id)
-    for name, value in body.model_dump(exclude_unset=True).items():
+    conversation = await owned_conversation(session, conversation_id, user_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "settings" in changes:
+        changes["settings"] = merged_settings(conversation.settings, body.settings)
+    for name, value in changes.items():
         setattr(conversation, name, value)
     conversation.updated_at = datetime.now(UTC)
     await session.flush()
@@ -196,7 +211,7 @@ async def update_conversation(
 async def delete_conversation(
     conversation_id: uuid.UUID, user_id: UserId, session: SessionDep
 ) -> Response:
-    conversation = await _owned_conversation(session, conversation_id, user_id)
+    conversation = await owned_conversation(session, conversation_id, user_id)
     await session.delete(conversation)
     return Response(status_code=204)
 
@@ -210,7 +225,7 @@ async def list_messages(
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """The `limit` messages before `before` (default: the newest), oldest first."""
-    await _owned_conversation(session, conversation_id, user_id)
+    await owned_conversation(session, conversation_id, user_id)
     stmt = (
         sa.select(Message)
         .where(col(Message.conversation_id) == conversation_id)
@@ -230,9 +245,14 @@ async def list_messages(
 
 @router.patch("/messages/{message_id}")
 async def edit_message(
-    message_id: uuid.UUID, body: MessageEdit, user_id: UserId, session: SessionDep
+    message_id: uuid.UUID,
+    body: MessageEdit,
+    user_id: UserId,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    message = await _owned_message(session, message_id, user_id)
+    """Edit the message's text (its selected swipe); `chat.message.edited` follows."""
+    message = await owned_message(session, message_id, user_id)
     message.content = body.content
     if message.alternatives:
         alternatives = list(message.alternatives)
@@ -240,13 +260,19 @@ async def edit_message(
         message.alternatives = alternatives
     message.updated_at = datetime.now(UTC)
     await session.flush()
+    await announce_edited(session, runtime, message)
     return message_view(message)
 
 
 @router.delete("/messages/{message_id}", status_code=204)
-async def delete_message(message_id: uuid.UUID, user_id: UserId, session: SessionDep) -> Response:
-    message = await _owned_message(session, message_id, user_id)
+async def delete_message(
+    message_id: uuid.UUID, user_id: UserId, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Delete the message; `chat.message.deleted` follows."""
+    message = await owned_message(session, message_id, user_id)
     await session.delete(message)
+    await session.flush()
+    await announce_deleted(session, runtime, message)
     return Response(status_code=204)
 
 
@@ -255,7 +281,7 @@ async def select_alternative(
     message_id: uuid.UUID, body: SelectAlternative, user_id: UserId, session: SessionDep
 ) -> dict[str, Any]:
     """Choose which swipe stands: the message's content becomes that alternative."""
-    message = await _owned_message(session, message_id, user_id)
+    message = await owned_message(session, message_id, user_id)
     alternatives = list(message.alternatives or [message.content])
     if body.alternative_index >= len(alternatives):
         raise ApiError(
@@ -294,3 +320,16 @@ async def get_turn(turn_id: uuid.UUID, user_id: UserId, session: SessionDep) -> 
         "created_at": turn.created_at.isoformat(),
         "finished_at": turn.finished_at.isoformat() if turn.finished_at else None,
     }
+
+
+def merged_settings(stored: dict[str, Any] | None, given: SamplerSettings | None) -> dict[str, Any]:
+    """The stored settings with the given fields applied; a field given as `null` is cleared."""
+    merged = dict(stored or {})
+    if given is None:
+        return {}
+    for name, value in given.model_dump(exclude_unset=True).items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    return merged

@@ -5,7 +5,15 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from roleplay_chat import api, handlers, preview
+from roleplay_chat import (
+    api,
+    completions,
+    handlers,
+    impersonate,
+    memory_api,
+    preview,
+    tools_api,
+)
 from roleplay_chat.providers.openai_compatible import ProviderSession
 from roleplay_chat.reply_stream import TurnStreamProducer
 from roleplay_chat.settings import ChatSettings
@@ -13,11 +21,14 @@ from roleplay_chat.store import SCHEMA
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter
 from roleplay_common.events import (
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
     ChatTurnRestarted,
     ChatTurnStarted,
+    MemoryUpdated,
     RequestChatTurn,
     UsageRecorded,
 )
@@ -55,13 +66,23 @@ def create_app(settings: ChatSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         title="Chat service",
         description="Runs roleplay turns: prompt assembly, LLM streaming, messages, memory.",
-        api=[api.router, preview.router],
+        api=[
+            api.router,
+            preview.router,
+            tools_api.router,
+            impersonate.router,
+            completions.router,
+            memory_api.router,
+        ],
         publishes=[
             ChatTurnStarted,
             ChatTurnDelta,
             ChatTurnRestarted,
             ChatTurnCompleted,
             ChatTurnFailed,
+            ChatMessageEdited,
+            ChatMessageDeleted,
+            MemoryUpdated,
             UsageRecorded,
         ],
         consumes=[RequestChatTurn],

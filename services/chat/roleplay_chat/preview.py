@@ -15,12 +15,12 @@ from pydantic import BaseModel, Field
 
 from roleplay_chat.domain.prompt import (
     HistoryMessage,
-    Memory,
     activation_records,
     assemble,
     plan_prompt,
 )
 from roleplay_chat.domain.tokens import counter_for
+from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import get_conversation, recent_history
 from roleplay_common.events import LorebookActivation, RequestChatTurn
@@ -51,11 +51,21 @@ class PreviewBudget(BaseModel):
     fits: bool = Field(description="False: the turn would fail with `prompt_too_large`.")
 
 
+class PreviewMemoryItem(BaseModel):
+    id: str
+    tier: str
+    text: str
+    pinned: bool
+
+
 class PromptPreview(BaseModel):
     blocks: list[PreviewBlock]
     messages: list[dict[str, str]] = Field(description="Exactly what the provider is sent.")
     lorebook_entries: list[LorebookActivation]
-    memory_items: list[str] = Field(description="The memory summary and facts it carries.")
+    memory_items: list[str] = Field(description="The memory summary and the items it carries.")
+    memory: list[PreviewMemoryItem] = Field(
+        default_factory=list, description="The memory items the budget let in, in order."
+    )
     budget: PreviewBudget
 
 
@@ -78,7 +88,7 @@ async def prompt_preview(
     history = [HistoryMessage(sender, content) for sender, content in messages]
     if command.kind == "send" and command.content:
         history = [*history, HistoryMessage("user", command.content)][-settings.history_limit :]
-    memory = Memory(conversation.memory_summary, tuple(conversation.memory_facts))
+    memory = await conversation_memory(session, conversation)
     route = command.routes[0]
     max_output = command.generation.max_tokens or route.max_output_tokens
     prompt = assemble(
@@ -91,7 +101,10 @@ async def prompt_preview(
         blocks=[PreviewBlock(**vars(b)) for b in prompt.blocks],
         messages=prompt.messages,
         lorebook_entries=activation_records(prompt),
-        memory_items=[t for t in (memory.summary, *memory.facts) if t],
+        memory_items=[
+            t for t in (memory.summary, *memory.facts, *(n.text for n in prompt.memory)) if t
+        ],
+        memory=[PreviewMemoryItem(**vars(n)) for n in prompt.memory],
         budget=PreviewBudget(
             model_key=route.model_key,
             context_window=route.context_window,

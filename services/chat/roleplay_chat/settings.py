@@ -47,3 +47,4 @@ class ChatSettings(ServiceSettings):
     memory_batch: int = Field(
         default=20, description="Older messages to accumulate before the summary is updated."
     )
+    memory_max_tokens: int = Field(default=600, description="Reply tokens a memory update may use.")

@@ -1,9 +1,11 @@
 """Tables of the `chat` schema and the queries on them.
 
 * `conversations`: one per user and character, with the persona, title, status, the last
-  scene image (set from `library.asset.saved`), the current location and memory.
+  scene image (set from `library.asset.saved`), the current location, memory and the
+  sampler settings set on it.
 * `messages`: user and assistant messages in order (`position`); an assistant message keeps
-  every alternative (swipe) in `alternatives`, and `content` is the selected one.
+  every alternative (swipe) in `alternatives` (when and by which model each was written in
+  `alternative_meta`), and `content` is the selected one.
 * `turns`: one per requested reply, with its state and the command that asked for it, so an
   interrupted turn can be found and ended.
 """
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 SCHEMA = "chat"
+PREVIEW_CHARS = 160  # of the newest message, shown on the dashboard
 
 metadata = SQLModel.metadata
 
@@ -56,6 +59,11 @@ class Conversation(SQLModel, table=True):
     memory_facts: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     memory_through_position: int = 0
     auto_keep_scenes: bool = False
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=pg.JSONB,
+        description="Set sampler settings (`SamplerSettings`).",
+    )
     created_at: datetime = Field(default_factory=_now, sa_type=_tz())
     updated_at: datetime = Field(default_factory=_now, sa_type=_tz())
 
@@ -81,6 +89,11 @@ class Message(SQLModel, table=True):
     content: str
     alternatives: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
     selected_index: int = 0
+    alternative_meta: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_type=pg.JSONB,
+        description="Per alternative: `{created_at, model}` (older rows may have fewer entries).",
+    )
     turn_id: uuid.UUID | None = None
     client_message_id: str | None = None
     scene_ids: list[str] = Field(default_factory=list, sa_type=pg.JSONB)
@@ -174,5 +187,21 @@ async def last_assistant_message(
             .order_by(col(Message.position).desc())
             .limit(1)
             .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+def alternative_stamp(model: str | None, at: datetime | None = None) -> dict[str, Any]:
+    """The `alternative_meta` entry of an alternative written now (or `at`)."""
+    return {"created_at": (at or _now()).isoformat(), "model": model}
+
+
+async def newest_message(session: AsyncSession, conversation_id: uuid.UUID) -> Message | None:
+    return (
+        await session.execute(
+            sa.select(Message)
+            .where(col(Message.conversation_id) == conversation_id)
+            .order_by(col(Message.position).desc())
+            .limit(1)
         )
     ).scalar_one_or_none()

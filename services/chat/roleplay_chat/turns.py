@@ -39,7 +39,8 @@ from roleplay_chat.domain.prompt import (
     plan_prompt,
 )
 from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
-from roleplay_chat.memory import MemoryKeeper
+from roleplay_chat.memory import MemoryKeeper, budget_window
+from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
@@ -48,13 +49,16 @@ from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
     CONVERSATIONS,
     MESSAGES,
+    PREVIEW_CHARS,
     TURNS,
     Conversation,
     Message,
     Turn,
+    alternative_stamp,
     get_conversation,
     last_assistant_message,
     message_view,
+    newest_message,
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
@@ -90,8 +94,6 @@ FIRST_DELTA = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
 )
 FINISHED_TURNS = Counter("roleplay_chat_turns_total", "Finished turns by outcome.", ["outcome"])
-
-PREVIEW_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -144,11 +146,11 @@ class TurnRunner:
             if (
                 refusal is None
                 and command.kind == "regenerate"
-                and await last_assistant_message(session, command.conversation_id) is None
+                and await newest_message(session, command.conversation_id) is None
             ):
                 refusal = TurnError(
                     code="nothing_to_regenerate",
-                    message="the conversation has no reply to regenerate",
+                    message="the conversation has no message to regenerate a reply to",
                 )
             if refusal is not None:
                 turn = await session.get(Turn, command.turn_id)
@@ -311,6 +313,7 @@ class TurnRunner:
                     max_tokens=prompt.max_tokens,
                     temperature=command.generation.temperature,
                     top_p=command.generation.top_p,
+                    stop=command.generation.stop,
                     first_token_timeout=min(
                         route.timeout_seconds, self.settings.first_token_timeout_seconds
                     ),
@@ -360,20 +363,28 @@ class TurnRunner:
             first_token_ms=reply.attempts[-1].first_token_ms,
         )
         # The history read for the prompt (plus this turn's messages) is a lower bound of the
-        # conversation's length: too short to have anything to fold, memory is left alone.
-        if (
+        # conversation's length: too short to have anything to fold, and a prompt far from its
+        # budget, memory is left alone.
+        window = budget_window(prompts[reply.route.model_key])
+        if window is not None or (
             len(prepared.history) + 2
             >= self.settings.memory_keep_recent + self.settings.memory_batch
         ):
             self._detach(
-                self._remember(command, reply.route, envelope), f"memory-{command.turn_id}"
+                self._remember(command, reply.route, envelope, window=window),
+                f"memory-{command.turn_id}",
             )
 
     async def _remember(
-        self, command: RequestChatTurn, route: ModelRoute, envelope: EventEnvelope
+        self,
+        command: RequestChatTurn,
+        route: ModelRoute,
+        envelope: EventEnvelope,
+        *,
+        window: int | None,
     ) -> None:
         try:
-            await self.memory.update(command, route, envelope)
+            await self.memory.update(command, route, envelope, window=window)
         except Exception:
             log.exception("memory update crashed")
 
@@ -388,14 +399,13 @@ class TurnRunner:
         messages = await recent_history(
             session, command.conversation_id, limit=self.settings.history_limit
         )
-        if command.kind == "regenerate":
-            last = max(
-                (i for i, (sender, _) in enumerate(messages) if sender == "assistant"), default=None
-            )
-            messages = messages[:last] if last is not None else messages
+        if command.kind == "regenerate" and messages and messages[-1][0] == "assistant":
+            # A new swipe of the newest reply. When the newest message is the user's (its
+            # turn failed), regenerate answers it instead.
+            messages = messages[:-1]
         return Prepared(
             history=[HistoryMessage(sender, content) for sender, content in messages],
-            memory=Memory(conversation.memory_summary, tuple(conversation.memory_facts)),
+            memory=await conversation_memory(session, conversation),
         )
 
     async def _complete(
@@ -416,7 +426,7 @@ class TurnRunner:
             if not await _unfinished(session, command.turn_id, self.instance):
                 log.warning("turn was ended or taken over before its reply was stored")
                 return
-            message = await self._store_reply(session, command, reply.text)
+            message = await self._store_reply(session, command, reply)
             await session.execute(
                 sa.update(Turn)
                 .where(col(Turn.id) == command.turn_id)
@@ -430,7 +440,7 @@ class TurnRunner:
                 )
             )
             conversation.updated_at = datetime.now(UTC)
-            conversation.last_message_preview = reply.text[:PREVIEW_CHARS]
+            conversation.last_message_preview = message.content[:PREVIEW_CHARS]
             await session.flush()
             usage = _turn_usage(reply, estimated_in)
             await add_to_outbox(
@@ -450,19 +460,33 @@ class TurnRunner:
                     causation=envelope,
                 ),
             )
-            await self._record_usage(session, command, envelope, reply.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, reply.attempts, estimated_in)
 
     async def _store_reply(
-        self, session: AsyncSession, command: RequestChatTurn, text: str
+        self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
     ) -> Message:
-        if command.kind == "regenerate":
+        text, stamp = reply.text, alternative_stamp(reply.route.model_key)
+        if command.kind in ("regenerate", "continue"):
             target = await last_assistant_message(session, command.conversation_id)
-            if target is not None:
-                alternatives = list(target.alternatives or [target.content])
-                alternatives.append(text)
+            newest = await newest_message(session, command.conversation_id)
+            answered = target is not None and newest is not None and newest.id == target.id
+            if target is not None and answered and command.kind == "regenerate":
+                meta = [*_padded_meta(target), stamp]
+                alternatives = [*(target.alternatives or [target.content]), text]
                 target.alternatives = alternatives
+                target.alternative_meta = meta
                 target.selected_index = len(alternatives) - 1
                 target.content = text
+                target.turn_id = command.turn_id
+                target.updated_at = datetime.now(UTC)
+                return target
+            if target is not None and answered:
+                # Continue extends the newest reply: its current swipe grows.
+                grown = target.content + text
+                alternatives = list(target.alternatives or [target.content])
+                alternatives[min(target.selected_index, len(alternatives) - 1)] = grown
+                target.alternatives = alternatives
+                target.content = grown
                 target.turn_id = command.turn_id
                 target.updated_at = datetime.now(UTC)
                 return target
@@ -473,6 +497,7 @@ class TurnRunner:
             message_type="continue" if command.kind == "continue" else "reply",
             content=text,
             alternatives=[text],
+            alternative_meta=[stamp],
             turn_id=command.turn_id,
         )
         session.add(message)
@@ -498,7 +523,7 @@ class TurnRunner:
             if turn is not None:
                 self._finish_failed(session, turn, error, deltas=deltas)
             await self._emit_failed(session, command, envelope, error, deltas=deltas)
-            await self._record_usage(session, command, envelope, failure.attempts, estimated_in)
+            await self.record_usage(session, command, envelope, failure.attempts, estimated_in)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -547,7 +572,7 @@ class TurnRunner:
             ),
         )
 
-    async def _record_usage(
+    async def record_usage(
         self,
         session: AsyncSession,
         command: RequestChatTurn,
@@ -663,6 +688,14 @@ async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -
         .values(updated_at=now, last_message_preview=command.content[:PREVIEW_CHARS])
         .add_cte(stored)
     )
+
+
+def _padded_meta(message: Message) -> list[dict[str, Any]]:
+    """The message's `alternative_meta`, one entry per alternative (older rows had none)."""
+    meta = list(message.alternative_meta or [])
+    count = len(message.alternatives or [message.content])
+    stamp = alternative_stamp(None, message.created_at)
+    return (meta + [stamp] * count)[:count]
 
 
 def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.seed import seed_catalog
 from roleplay_gateway.catalog.worker_health import watch_workers
 from roleplay_gateway.characters import portrait_results
+from roleplay_gateway.feed import message_changes as feed_message_changes
 from roleplay_gateway.feed import projector as feed_projector
 from roleplay_gateway.feed.notifier import FeedNotifier
 from roleplay_gateway.feed.retention import keep_pruning
@@ -28,6 +29,8 @@ from roleplay_gateway.turns.stream_hub import TurnStreamHub
 from roleplay_gateway.usage.quota import QuotaCheck
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+COMPLETION_TIMEOUT_SECONDS = 120.0
+"""A helper feature's model call, with its retries and fallback, may take this long."""
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -37,8 +40,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     handlers.register(router, runtime)
     feed_projector.register(router, runtime)
     portrait_results.register(router, runtime)
+    feed_message_changes.register(router, runtime)
+    feed_projector.register_memory(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())
     chat = InternalClient("chat", settings.chat_url, settings.service_auth)
+    completions = InternalClient(
+        "chat", settings.chat_url, settings.service_auth, timeout=COMPLETION_TIMEOUT_SECONDS
+    )
     usage = InternalClient("usage", settings.usage_url, settings.service_auth)
     scenes = InternalClient("scenes", settings.scenes_url, settings.service_auth)
     library = InternalClient("library", settings.library_url, settings.service_auth)
@@ -72,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         await hub.stop()
         await notifier.stop()
         await chat.close()
+        await completions.close()
         await usage.close()
         await scenes.close()
         await library.close()
@@ -95,6 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.catalog_cache = CatalogCache(settings.catalog_cache_seconds)
     app.state.settings = settings
     app.state.chat = chat
+    app.state.chat_completions = completions
     app.state.usage = usage
     app.state.scenes = scenes
     app.state.library = library

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json as json_module
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -89,6 +91,29 @@ class InternalClient:
         if 200 <= status < 300:
             return json_module.loads(body) if body else None
         raise _passed_on(self.service, status, body)
+
+    @asynccontextmanager
+    async def stream(
+        self, path: str, *, json: Any, idle_timeout: float = 60.0
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """POST and read the answer as it arrives (no overall deadline; `idle_timeout` between
+        pieces). An error answer is raised before anything is read, like `call`."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=idle_timeout)
+        try:
+            async with self._open().post(
+                self.base_url + path, json=json, timeout=timeout
+            ) as response:
+                if response.status >= 300:
+                    raise _passed_on(self.service, response.status, await response.read())
+                yield response.content.iter_any()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("internal stream failed", service=self.service, error=type(exc).__name__)
+            raise ApiError(
+                503,
+                "dependency_unavailable",
+                f"the {self.service} service is not available",
+                headers={"Retry-After": "5"},
+            ) from exc
 
 
 def _passed_on(service: str, status: int, body: bytes) -> ApiError:

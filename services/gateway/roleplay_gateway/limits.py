@@ -23,7 +23,7 @@ from roleplay_gateway.settings import GatewaySettings
 log = get_logger(__name__)
 
 EXEMPT = ("/healthz", "/readyz", "/metrics", "/v1/webhooks/")
-UPLOADS = ("/v1/characters/import", "/portrait")
+UPLOADS = ("/v1/characters/import", "/portrait", "/v1/conversations/import")
 
 
 class BodyLimit:

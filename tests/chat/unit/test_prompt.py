@@ -18,7 +18,13 @@ from roleplay_chat.domain.prompt import (
 from roleplay_chat.domain.prompt import assemble as assemble_plan
 from roleplay_chat.domain.prompt_blocks import TRUNCATION_MARKER
 from roleplay_chat.domain.tokens import count_message
-from roleplay_common.events import CharacterCard, ModelRoute, PromptTemplate, RequestChatTurn
+from roleplay_common.events import (
+    CharacterCard,
+    GenerationSettings,
+    ModelRoute,
+    PromptTemplate,
+    RequestChatTurn,
+)
 
 
 def command(**overrides: object) -> RequestChatTurn:
@@ -136,3 +142,48 @@ def test_the_newest_message_over_budget_is_cut_with_a_visible_marker() -> None:
     assert prompt.messages[-1]["content"].endswith(TRUNCATION_MARKER)
     assert prompt.tokens_in <= 1024 - 256
     assert prompt.max_tokens >= 16
+
+
+def test_the_authors_note_sits_at_its_depth_and_impersonate_asks_for_the_persona() -> None:
+    history = [
+        HistoryMessage("assistant", "The storm grows."),
+        HistoryMessage("user", "Hold on!"),
+        HistoryMessage("assistant", "The mast cracks."),
+        HistoryMessage("user", "Jump!"),
+    ]
+    settings = GenerationSettings(author_note="[Note: {{char}} is afraid]", author_note_depth=2)
+    prompt = assemble(
+        command(generation=settings),
+        history,
+        system="s",
+        context_window=4096,
+        max_output_tokens=256,
+    )
+    contents = [m["content"] for m in prompt.messages]
+    note = contents.index("[Note: Mira is afraid]")
+    assert contents[note + 1 :] == ["The mast cracks.", "Jump!"]
+    assert prompt.messages[note]["role"] == "system"
+    assert [b.kind for b in prompt.blocks].count("author_note") == 1
+
+    suggestion = assemble(
+        command(kind="impersonate", content=None),
+        history,
+        system="s",
+        context_window=4096,
+        max_output_tokens=256,
+    )
+    assert suggestion.messages[-1]["role"] == "user"
+    assert "Ash's next message" in suggestion.messages[-1]["content"]
+
+
+def test_settings_layer_defaults_the_characters_and_the_conversations() -> None:
+    effective = GenerationSettings.layered(
+        {"temperature": 1.1, "top_p": 0.5, "stop": ["###"]},
+        {"temperature": 0.2, "author_note": "terse"},
+        {"temperature": 9},  # invalid: counts for nothing
+    )
+    assert effective.temperature == 0.2
+    assert effective.top_p == 0.5
+    assert effective.stop == ["###"]
+    assert effective.author_note == "terse" and effective.author_note_depth == 4
+    assert GenerationSettings.layered(None, {}).temperature == 0.8

@@ -12,11 +12,20 @@ STREAMS = {
     ("/v1/turns/{turn_id}/stream", "get"): {
         "turn.started",
         "delta",
+        "turn.restarted",
+        "turn.completed",
+        "turn.failed",
+    },
+    ("/v1/conversations/{conversation_id}/impersonate", "post"): {
+        "turn.started",
+        "delta",
         "turn.completed",
         "turn.failed",
     },
     ("/v1/conversations/{conversation_id}/events", "get"): {
         "message.created",
+        "message.edited",
+        "message.deleted",
         "turn.started",
         "turn.completed",
         "turn.failed",
@@ -25,6 +34,7 @@ STREAMS = {
         "scene.completed",
         "scene.failed",
         "library.saved",
+        "memory.updated",
     },
 }
 

@@ -5,6 +5,8 @@ Importing this package registers every payload model, so any envelope can be dec
 
 from roleplay_common.events.chat import (
     CharacterCard,
+    ChatMessageDeleted,
+    ChatMessageEdited,
     ChatTurnCompleted,
     ChatTurnDelta,
     ChatTurnFailed,
@@ -15,14 +17,16 @@ from roleplay_common.events.chat import (
     Lorebook,
     LorebookActivation,
     LorebookEntry,
+    MemoryUpdated,
     ModelRoute,
     PromptTemplate,
     RequestChatTurn,
+    SamplerSettings,
     SceneContext,
     TurnError,
     TurnUsage,
 )
-from roleplay_common.events.dead_letter import EventDeadLettered
+from roleplay_common.events.dead_letter import DeadLetterRedriven, EventDeadLettered
 from roleplay_common.events.diagnostics import Ping, Pong
 from roleplay_common.events.envelope import (
     Event,
@@ -51,11 +55,14 @@ from roleplay_common.events.usage import UsageBalanceChanged, UsageRecorded
 
 __all__ = [
     "CharacterCard",
+    "ChatMessageDeleted",
+    "ChatMessageEdited",
     "ChatTurnCompleted",
     "ChatTurnDelta",
     "ChatTurnFailed",
     "ChatTurnRestarted",
     "ChatTurnStarted",
+    "DeadLetterRedriven",
     "DepthPrompt",
     "Event",
     "EventDeadLettered",
@@ -67,6 +74,7 @@ __all__ = [
     "Lorebook",
     "LorebookActivation",
     "LorebookEntry",
+    "MemoryUpdated",
     "ModelRoute",
     "Modification",
     "Ping",
@@ -79,6 +87,7 @@ __all__ = [
     "ReferenceImage",
     "RequestChatTurn",
     "RequestSceneJob",
+    "SamplerSettings",
     "SceneContext",
     "SceneJobCompleted",
     "SceneJobFailed",

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from roleplay_common.events.envelope import Event
+from roleplay_common.text import SafeText
 
-TurnKind = Literal["send", "regenerate", "continue"]
+TurnKind = Literal["send", "regenerate", "continue", "impersonate"]
 ContentRating = Literal["sfw", "nsfw"]
 PromptRole = Literal["system", "user", "assistant"]
 
@@ -161,12 +162,53 @@ class ModelRoute(BaseModel):
     task: str | None = Field(default=None, description="The catalog task the model serves.")
 
 
+MAX_STOP_STRINGS = 4
+
+
+class SamplerSettings(BaseModel):
+    """A conversation's (or a character's default) generation settings, as a client sets them:
+    every field optional; what is unset falls back to the character's, then the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=32_768)
+    stop: list[Annotated[SafeText, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=MAX_STOP_STRINGS
+    )
+    author_note: SafeText | None = Field(default=None, max_length=4_000)
+    author_note_depth: int | None = Field(
+        default=None, ge=0, le=100, description="Messages from the end (0: after the newest)."
+    )
+
+
 class GenerationSettings(BaseModel):
+    """The effective settings a turn runs with."""
+
     model_config = ConfigDict(frozen=True)
 
     temperature: float = 0.8
     max_tokens: int | None = None
     top_p: float | None = None
+    stop: list[str] = Field(default_factory=list)
+    author_note: str = ""
+    author_note_depth: int = 4
+
+    @classmethod
+    def layered(cls, *layers: dict[str, object] | None) -> GenerationSettings:
+        """Defaults, then each layer's set values in order (the character's, then the
+        conversation's); an invalid stored layer counts for nothing."""
+        merged: dict[str, object] = {}
+        for layer in layers:
+            if not layer:
+                continue
+            try:
+                values = SamplerSettings.model_validate(layer).model_dump(exclude_none=True)
+            except ValueError:
+                continue
+            merged.update(values)
+        return cls.model_validate(merged)
 
 
 class RequestChatTurn(Event):
@@ -194,6 +236,11 @@ class RequestChatTurn(Event):
         "travels in `character.lorebook`).",
     )
     scene: SceneContext | None = None
+    memory_routes: list[ModelRoute] = Field(
+        default_factory=list,
+        description="The catalog's `memory` task models, tried in order to update memory "
+        "after the reply (none: the reply's model).",
+    )
     requested_at: datetime
 
     def partition_key(self) -> str:
@@ -218,6 +265,21 @@ class ChatTurnStarted(TurnFact):
     kind: TurnKind
     user_message_id: UUID | None = None
     model_key: str
+
+
+class MemoryUpdated(Event):
+    """The memory a conversation draws on changed: extracted after a turn, or edited."""
+
+    event_type: ClassVar[str] = "chat.memory.updated"
+    topic: ClassVar[str] = "chat.turn.events"
+
+    conversation_id: UUID
+    user_id: UUID
+    item_ids: list[UUID] = Field(default_factory=list, description="Items added or changed.")
+    summary_changed: bool = False
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
 
 
 class ChatTurnDelta(TurnFact):
@@ -301,3 +363,27 @@ class ChatTurnFailed(TurnFact):
 
     error: TurnError
     deltas: int = 0
+
+
+class MessageFact(Event):
+    """Base of the facts of a stored message; keyed by conversation."""
+
+    conversation_id: UUID
+    user_id: UUID
+    message_id: UUID
+    last_message_preview: str = Field(description="The conversation's preview after the change.")
+
+    def partition_key(self) -> str:
+        return str(self.conversation_id)
+
+
+class ChatMessageEdited(MessageFact):
+    event_type: ClassVar[str] = "chat.message.edited"
+    topic: ClassVar[str] = "chat.message.events"
+
+    message: dict[str, object] = Field(description="The message as the API shows it now.")
+
+
+class ChatMessageDeleted(MessageFact):
+    event_type: ClassVar[str] = "chat.message.deleted"
+    topic: ClassVar[str] = "chat.message.events"

@@ -12,7 +12,15 @@ from pydantic import Field
 from roleplay_common.events.envelope import Event
 
 RequestType = Literal[
-    "chat", "memory", "scene_narrative", "image", "image_i2i", "image_modification", "portrait"
+    "chat",
+    "memory",
+    "scene_narrative",
+    "image",
+    "image_i2i",
+    "image_modification",
+    "prompt_enhancement",
+    "character_suggestions",
+    "portrait",
 ]
 CallStatus = Literal["success", "error", "timeout", "cancelled"]
 

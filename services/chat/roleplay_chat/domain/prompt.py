@@ -2,14 +2,16 @@
 
 `plan_prompt` (`prompt_plan.py`) does the per-turn work once; `assemble` fits it to one
 model's context, in this order of need: the system prompt, the instruction, the post-history
-instructions and the depth prompt; the newest message (cut with a visible marker when it alone
-is too long); lorebook entries within their budget (`LORE_SHARE` of the context at most, and
-each book's own); older history, newest first; then example dialogue, pruned first as history
-grows.
+instructions, the depth prompt and the author's note; the newest message (cut with a visible
+marker when it alone is too long); memory items (each tier within its share,
+`memory_recall`); lorebook entries within their budget (`LORE_SHARE` of the context at most,
+and each book's own); older history, newest first; then example dialogue, pruned first as
+history grows.
 
 Messages: one system message (lore before the character, the system prompt, lore after it,
-the kept examples), the history with depth insertions (`depth` messages from the end; 0 is
-after the newest), the post-history instructions, the instruction.
+the kept examples), the history with depth insertions (the depth prompt, the author's note
+and lore entries, `depth` messages from the end; 0 is after the newest), the post-history
+instructions, the instruction.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from roleplay_chat.domain.lorebook import Activation, LoreLayout, place
 from roleplay_chat.domain.macros import render
+from roleplay_chat.domain.memory_recall import MemoryNote, section, select
 from roleplay_chat.domain.prompt_blocks import BlockKind, PromptBlock, Role, truncate_to_fit
 from roleplay_chat.domain.prompt_plan import Insert, PromptPlan, plan_prompt, turn_books
 from roleplay_chat.domain.system_prompt import (
@@ -52,6 +55,7 @@ class ChatPrompt:
     activations: list[Activation] = field(default_factory=list, repr=False)
     budget: int = 0
     truncated: bool = False
+    memory: list[MemoryNote] = field(default_factory=list, repr=False)
 
     @property
     def fits(self) -> bool:
@@ -90,6 +94,8 @@ def assemble(
         fixed += count_message(plan.post_history)
     if plan.depth_prompt:
         fixed += count_message(plan.depth_prompt.text)
+    if plan.author_note:
+        fixed += count_message(plan.author_note.text)
 
     history = list(plan.history)
     truncated = False
@@ -102,6 +108,16 @@ def assemble(
             history[-1] = newest
             truncated = True
         newest_cost = count_message(newest.content)
+
+    memory = select(
+        plan.memory,
+        budget=available,
+        room=max(available - fixed - newest_cost, 0),
+        count=count,
+    )
+    memory_text = clean(section(memory, character=plan.macros.char, user=plan.macros.user))
+    if memory_text:
+        fixed += count(memory_text) + 2
 
     lore_room = max(available - fixed - newest_cost, 0)
     # Draws restart for each model tried, so every route (and the preview) renders the same.
@@ -140,6 +156,8 @@ def assemble(
     for item in lore.before_char:
         block("lore_before", _lore_source(item.activation), "system", item.text)
     block("system", "template+character", "system", plan.system)
+    if memory_text:
+        block("memory", "memory:" + ",".join(n.id for n in memory), "system", memory_text)
     for item in lore.after_char:
         block("lore_after", _lore_source(item.activation), "system", item.text)
     for example in examples:
@@ -155,6 +173,8 @@ def assemble(
     ]
     if plan.depth_prompt:
         inserts.append(replace(plan.depth_prompt, text=clean(plan.depth_prompt.text)))
+    if plan.author_note:
+        inserts.append(replace(plan.author_note, text=clean(plan.author_note.text)))
     for index, message in enumerate(kept):
         from_end = len(kept) - index
         for insert in inserts:
@@ -189,6 +209,7 @@ def assemble(
         activations=plan.activations,
         budget=available,
         truncated=truncated,
+        memory=memory,
     )
 
 

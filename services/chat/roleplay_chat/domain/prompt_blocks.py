@@ -11,10 +11,12 @@ from roleplay_chat.domain.tokens import MESSAGE_OVERHEAD, Counter, count_tokens
 BlockKind = Literal[
     "lore_before",
     "system",
+    "memory",
     "lore_after",
     "example",
     "history",
     "depth_prompt",
+    "author_note",
     "lore_depth",
     "post_history",
     "instruction",

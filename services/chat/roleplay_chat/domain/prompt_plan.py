@@ -3,7 +3,9 @@
 `plan_prompt` renders the system prompt (`system_prompt.py`), splits the example dialogue at
 `<START>`, activates the lorebooks (the character's book, the persona's, the conversation's),
 and renders the depth prompt, the post-history instructions and the turn's instruction (a
-kickoff offers the scene template's starters). `prompt.assemble` then fits it to one model.
+kickoff offers the scene template's starters; continue asks the newest reply to go on;
+impersonate asks for the persona's next message), and the author's note from the turn's
+settings. `prompt.assemble` then fits it to one model.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from dataclasses import dataclass
 from roleplay_chat.domain.lorebook import Activation, activate
 from roleplay_chat.domain.lorebook.cache import compiled_books
 from roleplay_chat.domain.macros import MacroContext, render
+from roleplay_chat.domain.memory_recall import MemoryNote, rank
 from roleplay_chat.domain.prompt_blocks import BlockKind, Role, split_examples
 from roleplay_chat.domain.system_prompt import (
     CONTINUE_INSTRUCTION,
+    CONTINUE_LAST_INSTRUCTION,
+    IMPERSONATE_INSTRUCTION,
     KICKOFF_INSTRUCTION,
     HistoryMessage,
     Memory,
@@ -46,8 +51,11 @@ class PromptPlan:
     activations: list[Activation]
     macros: MacroContext
     depth_prompt: Insert | None = None
+    author_note: Insert | None = None
     post_history: str = ""
     instruction: str | None = None
+    memory: Sequence[MemoryNote] = ()
+    """Memory items in the order they are offered to the budget (pinned, then relevant)."""
 
 
 def turn_books(command: RequestChatTurn) -> list[Lorebook]:
@@ -63,8 +71,12 @@ def turn_books(command: RequestChatTurn) -> list[Lorebook]:
 
 def _instruction(command: RequestChatTurn, history: Sequence[HistoryMessage]) -> str | None:
     user_name = command.persona.name if command.persona else "User"
+    if command.kind == "impersonate":
+        return IMPERSONATE_INSTRUCTION.format(user_name=user_name)
     if history and command.kind != "continue":
         return None
+    if history and history[-1].sender == "assistant":
+        return CONTINUE_LAST_INSTRUCTION.format(user_name=user_name)
     if history:
         return CONTINUE_INSTRUCTION.format(user_name=user_name)
     text = KICKOFF_INSTRUCTION.format(user_name=user_name)
@@ -100,6 +112,16 @@ def plan_prompt(
             character.depth_prompt.depth,
             render(character.depth_prompt.prompt, macros).strip(),
         )
+    author_note = None
+    note = command.generation.author_note.strip()
+    if note:
+        author_note = Insert(
+            "author_note",
+            "conversation.settings.author_note",
+            "system",
+            command.generation.author_note_depth,
+            render(note, macros).strip(),
+        )
     return PromptPlan(
         command=command,
         history=history,
@@ -108,6 +130,8 @@ def plan_prompt(
         activations=activations,
         macros=macros,
         depth_prompt=depth_prompt,
+        author_note=author_note,
         post_history=render(character.post_history_instructions, macros).strip(),
         instruction=_instruction(command, history),
+        memory=rank(memory.items, [m.content for m in history]) if memory else (),
     )

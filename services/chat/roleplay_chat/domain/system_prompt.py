@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from roleplay_chat.domain.macros import MacroContext, render
+from roleplay_chat.domain.memory_recall import MemoryNote
 from roleplay_common.events import CharacterCard, PromptTemplate, RequestChatTurn, SceneContext
 
 DEFAULT_TEMPLATE = (
@@ -33,6 +34,15 @@ KICKOFF_INSTRUCTION = (
 CONTINUE_INSTRUCTION = (
     "[Continue the scene naturally from where it left off, without repeating yourself and "
     "without speaking for {user_name}.]"
+)
+CONTINUE_LAST_INSTRUCTION = (
+    "[Continue your last message from exactly where it stopped: write only what comes next, "
+    "without repeating any of it and without speaking for {user_name}.]"
+)
+IMPERSONATE_INSTRUCTION = (
+    "[Write {user_name}'s next message in the scene, in {user_name}'s own voice and first "
+    "person, as {user_name} would say or do it. Write only {user_name}'s message, nothing from "
+    "any other character.]"
 )
 NSFW_NOTE = (
     "All characters in this story are consenting adults aged 21 or older and are not related."
@@ -57,8 +67,12 @@ class HistoryMessage:
 
 @dataclass(frozen=True)
 class Memory:
+    """The summary (and the facts kept before memory items existed) go in the system prompt;
+    `items` of the three tiers are chosen per model within their budget (`prompt.assemble`)."""
+
     summary: str = ""
     facts: Sequence[str] = ()
+    items: Sequence[MemoryNote] = ()
 
 
 def adultify(text: str) -> str:

@@ -83,6 +83,7 @@ async def stream_chat(
     max_tokens: int,
     temperature: float,
     top_p: float | None = None,
+    stop: list[str] | None = None,
     first_token_timeout: float,
     idle_timeout: float,
 ) -> AsyncIterator[StreamEvent]:
@@ -96,6 +97,8 @@ async def stream_chat(
     }
     if top_p is not None:
         body["top_p"] = top_p
+    if stop:
+        body["stop"] = stop
     headers = {"Accept": "text/event-stream"}
     if key := api_key(route):
         headers["Authorization"] = f"Bearer {key}"

@@ -99,6 +99,15 @@ async def chat_routes(
     return await routes_for(session, "chat", requested_model, task=task)
 
 
+async def memory_routes(session: AsyncSession) -> list[ModelRoute]:
+    """The chat models of the `memory` task, in order; none usable: an empty list (the chat
+    service then updates memory with the reply's own model)."""
+    try:
+        return await routes_for(session, "chat", None, task="memory")
+    except ApiError:
+        return []
+
+
 async def image_routes(
     session: AsyncSession, requested_model: str | None, *, task: str = "t2i"
 ) -> list[ModelRoute]:

@@ -135,6 +135,7 @@ async def create_character(
     await check_visible(session, user, [body.lorebook_id, *body.lorebook_ids])
     values = body.model_dump()
     values["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
+    values["settings"] = body.settings.model_dump(exclude_none=True)
     character = Character(
         id=new_or_derived_id("character", user.id, idempotency_key),
         owner_id=user.id,
@@ -160,6 +161,8 @@ async def update_character(
     await check_visible(session, user, [body.lorebook_id, *(body.lorebook_ids or [])])
     if body.lorebook_ids is not None:
         changes["lorebook_ids"] = [str(i) for i in body.lorebook_ids]
+    if body.settings is not None:
+        changes["settings"] = body.settings.model_dump(exclude_none=True)
     for name, value in changes.items():
         setattr(character, name, value)
     character.updated_at = datetime.now(UTC)

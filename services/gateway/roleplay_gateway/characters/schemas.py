@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from roleplay_common.changes import Changes
+from roleplay_common.events import SamplerSettings
 from roleplay_common.text import SafeJsonObject, SafeText
 
 Rating = Literal["sfw", "nsfw"]
@@ -48,6 +49,10 @@ class CharacterCreate(BaseModel):
     lorebook_ids: list[uuid.UUID] = Field(
         default_factory=list, max_length=20, description="Books a persona brings to its chats."
     )
+    settings: SamplerSettings = Field(
+        default_factory=SamplerSettings,
+        description="Default sampler settings of conversations with this character.",
+    )
 
 
 class CharacterUpdate(Changes):
@@ -77,6 +82,9 @@ class CharacterUpdate(Changes):
     extensions: SafeJsonObject | None = None
     lorebook_id: uuid.UUID | None = None
     lorebook_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
+    settings: SamplerSettings | None = Field(
+        default=None, description="Replaces the default sampler settings."
+    )
 
 
 class SceneTemplateCreate(BaseModel):
@@ -150,6 +158,7 @@ class CharacterPublic(BaseModel):
     modification_date: int | None
     lorebook_id: uuid.UUID | None
     lorebook_ids: list[uuid.UUID]
+    settings: SamplerSettings
     created_at: datetime
     updated_at: datetime
 

@@ -133,6 +133,7 @@ def character_view(c: Character) -> dict[str, Any]:
         "group_only_greetings": list(c.group_only_greetings),
         "source": list(c.source),
         "extensions": dict(c.extensions),
+        "settings": dict(c.settings or {}),
         "assets": list(c.assets),
         "creation_date": c.creation_date,
         "modification_date": c.modification_date,

@@ -65,6 +65,11 @@ class Character(SQLModel, table=True):
     lorebook_ids: list[str] = Field(
         default_factory=list, sa_type=pg.JSONB, description="Books a persona brings."
     )
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=sa.JSON,
+        description="Default sampler settings of its conversations (`SamplerSettings`).",
+    )
     created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
 

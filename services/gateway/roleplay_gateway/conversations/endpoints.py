@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from roleplay_common.changes import Changes
+from roleplay_common.events import SamplerSettings
 from roleplay_common.http import ApiError
 from roleplay_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from roleplay_common.service import Runtime
@@ -57,7 +58,7 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationUpdate(Changes):
-    nullable = frozenset({"persona_id", "model"})
+    nullable = frozenset({"persona_id", "model", "settings"})
 
     title: SafeText | None = Field(default=None, min_length=1, max_length=200)
     status: Literal["active", "archived"] | None = None
@@ -68,6 +69,11 @@ class ConversationUpdate(Changes):
     )
     lorebook_ids: list[uuid.UUID] | None = Field(
         default=None, max_length=20, description="The books this conversation brings (replaced)."
+    )
+    settings: SamplerSettings | None = Field(
+        default=None,
+        description="Sampler settings, merged into the stored ones: a field given as `null` "
+        "falls back to the character's default; `settings: null` clears them all.",
     )
 
 
@@ -196,6 +202,8 @@ async def update_conversation(
     chat: ChatDep,
 ) -> dict[str, Any]:
     changes = body.model_dump(mode="json", exclude_unset=True)
+    if body.settings is not None:  # only the fields the client sent, nulls included
+        changes["settings"] = body.settings.model_dump(mode="json", exclude_unset=True)
     lorebook_ids = changes.pop("lorebook_ids", None)
     if body.persona_id is not None:
         await character_card(session, user, body.persona_id, role="user")

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from roleplay_common.events import SamplerSettings
 from roleplay_gateway.characters.schemas import CharacterRef
 
 
@@ -25,6 +26,10 @@ class ConversationPublic(BaseModel):
     current_location: str | None
     auto_keep_scenes: bool
     lorebook_ids: list[uuid.UUID]
+    settings: SamplerSettings = Field(
+        default_factory=SamplerSettings,
+        description="The settings set on this conversation (unset ones come from the character).",
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -41,3 +46,16 @@ class MessagePublic(BaseModel):
     alternatives_count: int
     selected_index: int
     scene_ids: list[uuid.UUID]
+
+
+class AlternativePublic(BaseModel):
+    """One swipe of a message: its text, when and by which model it was written."""
+
+    index: int
+    content: str
+    created_at: datetime
+    model: str | None
+
+
+class ForkRequest(BaseModel):
+    message_id: uuid.UUID = Field(description="The last message the fork keeps.")

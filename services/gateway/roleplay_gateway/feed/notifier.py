@@ -2,7 +2,9 @@
 
 The LISTEN connection is one long-lived connection outside the pool: when the database goes
 away it is lost, so the notifier reconnects (with backoff) and then wakes every stream once,
-since a notification sent while it was away is not replayed.
+since a notification sent while it was away is not replayed. A connection ended by the server
+(a restart, `pg_terminate_backend`) reports itself at once; one that goes silent (a host or
+network gone without closing it) is found by a ping every `WATCH_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from roleplay_gateway.feed.store import CHANNEL
 log = get_logger(__name__)
 
 RECONNECT_MAX_SECONDS = 10.0
+WATCH_SECONDS = 5.0
+LISTENER_NAME = "roleplay-gateway-feed-listener"
+"""The LISTEN connection's `application_name`, as `pg_stat_activity` shows it."""
 
 
 class FeedNotifier:
@@ -28,31 +33,54 @@ class FeedNotifier:
         self._waiters: defaultdict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._connection: asyncpg.Connection | None = None
         self._reconnecting: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
         self._stopped = False
 
     @property
     def listening(self) -> bool:
         return self._connection is not None and not self._connection.is_closed()
 
+    @property
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend that listens now (None while reconnecting)."""
+        return self._connection.get_server_pid() if self.listening else None  # type: ignore[union-attr]
+
     async def start(self) -> None:
         await self._listen()
+        self._watching = asyncio.create_task(self._watch(), name="feed-notifier-watch")
 
     async def stop(self) -> None:
         self._stopped = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
+        for task in (self._reconnecting, self._watching):
+            if task is not None:
+                task.cancel()
         if self._connection is not None:
             await self._connection.close()
 
     async def _listen(self) -> None:
-        connection = await asyncpg.connect(self.url)
+        connection = await asyncpg.connect(
+            self.url, server_settings={"application_name": LISTENER_NAME}
+        )
         await connection.add_listener(CHANNEL, self._on_notify)
         connection.add_termination_listener(self._on_lost)
         self._connection = connection
 
-    def _on_lost(self, _conn: object) -> None:
-        if self._stopped or self._reconnecting is not None:
-            return
+    async def _watch(self) -> None:
+        while not self._stopped:
+            await asyncio.sleep(WATCH_SECONDS)
+            connection = self._connection
+            if connection is None or self._reconnecting is not None:
+                continue
+            try:
+                await asyncio.wait_for(connection.fetchval("select 1"), timeout=WATCH_SECONDS)
+            except Exception as exc:
+                log.warning("feed listener does not answer", error=type(exc).__name__)
+                connection.terminate()
+                self._on_lost(connection)
+
+    def _on_lost(self, connection: object) -> None:
+        if self._stopped or self._reconnecting is not None or connection is not self._connection:
+            return  # stopping, already reconnecting, or a connection already replaced
         log.warning("feed notifications lost; reconnecting")
         self._reconnecting = asyncio.create_task(self._reconnect(), name="feed-notifier")
 

@@ -3,7 +3,7 @@
 Consumer group `gateway.feed`: one gateway instance writes each fact once; every instance's
 streams are woken through PostgreSQL `NOTIFY`. Deltas stay on the turn stream
 (`/v1/turns/{id}/stream`); the feed carries what changes the screen: messages, turns, scenes,
-library saves.
+library saves, memory changes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from roleplay_common.events import (
     ChatTurnStarted,
     EventEnvelope,
     LibraryAssetSaved,
+    MemoryUpdated,
     SceneJobCompleted,
     SceneJobFailed,
     SceneJobProgressed,
@@ -174,3 +175,24 @@ def register(router: EventRouter, runtime: Runtime) -> None:
                 )
             ],
         )
+
+
+def register_memory(router: EventRouter, runtime: Runtime) -> None:
+    """`chat.memory.updated` → `memory.updated`: the client refetches the conversation's
+    memory (`GET /v1/conversations/{id}/memory`)."""
+
+    @router.handles(MemoryUpdated, consumer="feed")
+    async def memory_updated(fact: MemoryUpdated, envelope: EventEnvelope) -> None:
+        data = {
+            "conversation_id": str(fact.conversation_id),
+            "item_ids": [str(i) for i in fact.item_ids],
+            "summary_changed": fact.summary_changed,
+        }
+        async with runtime.db.transaction() as session:
+            await append(
+                session,
+                event_id=envelope.id,
+                conversation_id=fact.conversation_id,
+                user_id=fact.user_id,
+                entries=[("memory.updated", data)],
+            )

@@ -29,6 +29,20 @@ class MessageCreated(BaseModel):
     scene_ids: list[uuid.UUID] | None = None
 
 
+class MessageEdited(MessageCreated):
+    """`message.edited`: the message as it now reads, and the conversation's new preview."""
+
+    last_message_preview: str
+
+
+class MessageDeleted(BaseModel):
+    """`message.deleted`: which message went, and the conversation's new preview."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    last_message_preview: str
+
+
 class SceneProgress(BaseModel):
     """`scene.queued` and `scene.progress`."""
 
@@ -70,8 +84,19 @@ class LibrarySaved(BaseModel):
     thumbnail_url: str
 
 
+class MemoryChanged(BaseModel):
+    """`memory.updated`: the conversation's memory changed (refetch
+    `GET /v1/conversations/{id}/memory`)."""
+
+    conversation_id: uuid.UUID
+    item_ids: list[uuid.UUID]
+    summary_changed: bool
+
+
 FEED_EVENTS: dict[str, type[BaseModel]] = {
     "message.created": MessageCreated,
+    "message.edited": MessageEdited,
+    "message.deleted": MessageDeleted,
     "turn.started": TurnStarted,
     "turn.completed": TurnCompleted,
     "turn.failed": TurnFailed,
@@ -80,4 +105,5 @@ FEED_EVENTS: dict[str, type[BaseModel]] = {
     "scene.completed": SceneCompleted,
     "scene.failed": SceneFailed,
     "library.saved": LibrarySaved,
+    "memory.updated": MemoryChanged,
 }

@@ -1,4 +1,14 @@
-"""The feed table and its two operations: append (idempotent) and read after a seq."""
+"""The feed table and its two operations: append (idempotent) and read after a seq.
+
+`seq` comes from one identity sequence, drawn when a row is inserted but visible only when its
+transaction commits. Were two appends to one conversation free to run at once, the later `seq`
+could commit first, a reader would move past it, and the earlier one would appear behind the
+reader's position: skipped for good. So an append first takes a transaction-scoped lock on its
+conversation: appends to one conversation commit one after another, each drawing its `seq`
+after the previous one committed, and a conversation's rows become visible in `seq` order. A
+reader's position therefore never passes a `seq` still to appear. Other conversations are not
+held up.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CHANNEL = "conversation_feed"
+FEED_LOCK_SALT = 0x0FEED
 
 feed = sa.Table(
     "conversation_feed",
@@ -33,7 +44,11 @@ async def append(
     user_id: uuid.UUID,
     entries: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Add a fact's entries once (a redelivered fact adds nothing) and wake the streams."""
+    """Add a fact's entries once (a redelivered fact adds nothing) and wake the streams.
+
+    Holds the conversation's feed lock until the caller's transaction ends: commit soon.
+    """
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(conversation_id))))
     await session.execute(
         insert(feed)
         .values(
@@ -51,6 +66,12 @@ async def append(
         .on_conflict_do_nothing(constraint="uq_conversation_feed_event")
     )
     await session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(conversation_id))))
+
+
+def _lock_key(conversation_id: uuid.UUID) -> int:
+    """The conversation's lock id: a signed 64-bit number from its UUID (a collision only
+    makes two conversations take turns)."""
+    return int.from_bytes(conversation_id.bytes[:8], "big", signed=True) ^ FEED_LOCK_SALT
 
 
 async def read_after(

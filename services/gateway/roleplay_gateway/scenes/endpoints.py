@@ -284,9 +284,18 @@ async def cancel_job(job_id: uuid.UUID, user: CurrentUser, scenes: ScenesDep) ->
     "/scenes/{scene_id}/save", status_code=202, response_model=KeepAccepted, responses=errors(409)
 )
 async def keep_scene(
-    scene_id: uuid.UUID, request: Request, user: CurrentUser, runtime: RuntimeDep, scenes: ScenesDep
+    scene_id: uuid.UUID,
+    request: Request,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    scenes: ScenesDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Keep the scene in the library (a server-side copy); `library.saved` follows."""
+    """Keep the scene in the library (a server-side copy); `library.saved` follows.
+
+    Each save is a new command (a retry with the same `Idempotency-Key` is the same one): the
+    library keeps a scene once while its copy exists, and again after that copy was deleted.
+    """
     scene = await scenes.call("GET", f"/internal/scenes/{scene_id}", user_id=user.id)
     image = scene.get("image")
     if not image or not scene.get("image_url"):
@@ -309,7 +318,7 @@ async def keep_scene(
         command,
         producer="gateway",
         correlation_id=getattr(request.state, "correlation_id", None),
-        id=derived_id("keep", user.id, str(scene_id)),
+        id=derived_id("keep", user.id, idempotency_key, scene_id) if idempotency_key else None,
     )
     await publish_command(runtime, envelope, runtime.topics.name(KeepScene))
     return {"scene_id": str(scene_id), "status": "saving"}

@@ -25,12 +25,17 @@ from roleplay_common.events import (
     EventEnvelope,
     RequestChatTurn,
 )
+from roleplay_common.events.chat import TurnKind
 from roleplay_common.http import ApiError
 from roleplay_common.logging import get_logger
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import AuthUser, CurrentUser
 from roleplay_gateway.catalog.cache import CatalogCache
-from roleplay_gateway.catalog.routing import chat_routes, select_prompt_template
+from roleplay_gateway.catalog.routing import (
+    chat_routes,
+    memory_routes,
+    select_prompt_template,
+)
 from roleplay_gateway.characters.service import character_card
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
@@ -251,7 +256,7 @@ async def start_turn(
 
 async def turn_command(
     request: Request,
-    kind: Literal["send", "regenerate", "continue"],
+    kind: TurnKind,
     conversation_id: uuid.UUID,
     *,
     user: AuthUser,
@@ -274,6 +279,7 @@ async def turn_command(
         persona = await _conversation_persona(session, user, conversation)
         context = await turn_context(session, user, conversation, character, persona)
         routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
+        for_memory = await cache.get(("memory_routes",), lambda: memory_routes(session))
         content_mode: Literal["sfw", "nsfw"] = (
             "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
         )
@@ -304,6 +310,7 @@ async def turn_command(
         persona=persona,
         template=template,
         routes=routes,
+        memory_routes=for_memory,
         content_mode=content_mode,
         requested_at=datetime.now(UTC),
     )

@@ -59,11 +59,21 @@ class PromptBudget(BaseModel):
     fits: bool = Field(description="False: the turn would fail with `prompt_too_large`.")
 
 
+class UsedMemoryItem(BaseModel):
+    id: uuid.UUID
+    tier: Literal["conversation", "character", "profile"]
+    text: str
+    pinned: bool
+
+
 class PromptPreview(BaseModel):
     blocks: list[PromptBlock]
     messages: list[dict[str, str]] = Field(description="Exactly what the model is sent.")
     lorebook_entries: list[ActivatedEntry]
-    memory_items: list[str]
+    memory_items: list[str] = Field(description="The memory summary and the items it carries.")
+    memory: list[UsedMemoryItem] = Field(
+        default_factory=list, description="The memory items the budget let in, in order."
+    )
     budget: PromptBudget
 
 

@@ -7,6 +7,8 @@ conversation bring; the conversation's scene.
 2. Their books, the persona's attached books and the conversation's (`lorebook_ids`) are read
    in one query, keeping only those the caller may see, each book once.
 3. The conversation's scene template, when it has one the caller may see, becomes the scene.
+4. The generation settings: the defaults, then the character's `settings`, then the
+   conversation's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from roleplay_common.events import (
     CharacterCard,
     DepthPrompt,
+    GenerationSettings,
     Lorebook,
     RequestChatTurn,
     SceneContext,
@@ -41,10 +44,12 @@ class TurnContext:
     persona: CharacterCard | None
     lorebooks: list[Lorebook] = field(default_factory=list)
     scene: SceneContext | None = None
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     def apply(self, command: RequestChatTurn) -> RequestChatTurn:
         return command.model_copy(
             update={
+                "generation": self.generation,
                 "character": self.character,
                 "persona": self.persona,
                 "lorebooks": self.lorebooks,
@@ -124,6 +129,9 @@ async def turn_context(
         persona=card(persona_row, persona, persona_own, "persona") if persona else None,
         lorebooks=lorebooks,
         scene=await _scene(session, user, conversation.get("scene_template_id")),
+        generation=GenerationSettings.layered(
+            character_row.settings if character_row else None, conversation.get("settings")
+        ),
     )
 
 

@@ -72,6 +72,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead Letters
+         * @description Dead letters of every service (or one), newest first.
+         */
+        get: operations["dead_letters_v1_admin_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/dead-letters/{dead_letter_id}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redrive Dead Letter
+         * @description Republish the dead letter's event to its topic, once; `409` when already redriven.
+         */
+        post: operations["redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/models": {
         parameters: {
             query?: never;
@@ -316,6 +356,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/characters/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suggest Fields
+         * @description Write the named card fields from a name and a description; one model call, counted.
+         */
+        post: operations["suggest_fields_v1_characters_suggestions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/characters/{character_id}": {
         parameters: {
             query?: never;
@@ -423,6 +483,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Conversation
+         * @description A new conversation holding a SillyTavern chat's messages and swipes. A file that is not
+         *     one, or holds more than 10,000 messages, is a `422` naming the line.
+         */
+        post: operations["import_conversation_v1_conversations_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{conversation_id}": {
         parameters: {
             query?: never;
@@ -474,6 +555,87 @@ export interface paths {
          * @description Messages, turns, scene progress and results, library saves — live and resumable.
          */
         get: operations["conversation_events_v1_conversations__conversation_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Conversation
+         * @description The conversation as a SillyTavern chat file.
+         */
+        get: operations["export_conversation_v1_conversations__conversation_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fork Conversation
+         * @description A new conversation (same character, persona, settings and lorebooks) holding copies of
+         *     the history up to and including `message_id`.
+         */
+        post: operations["fork_conversation_v1_conversations__conversation_id__fork_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/impersonate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Impersonate
+         * @description Stream a suggested next message written as your persona; it is stored nowhere.
+         */
+        post: operations["impersonate_v1_conversations__conversation_id__impersonate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Conversation Memory
+         * @description The summary and the items of every tier this conversation draws on.
+         */
+        get: operations["conversation_memory_v1_conversations__conversation_id__memory_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -727,6 +889,54 @@ export interface paths {
         patch: operations["update_me_v1_me_patch"];
         trace?: never;
     };
+    "/v1/memory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Memory
+         * @description One tier's items, most recently changed first.
+         */
+        get: operations["list_memory_v1_memory_get"];
+        put?: never;
+        /**
+         * Add Memory
+         * @description Remember something by hand (it may be pinned at once).
+         */
+        post: operations["add_memory_v1_memory_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/memory/{item_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forget Memory
+         * @description Forget an item: it leaves every prompt, and extraction never brings it back.
+         */
+        delete: operations["forget_memory_v1_memory__item_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit Memory
+         * @description Correct an item's text, or pin or unpin it.
+         */
+        patch: operations["edit_memory_v1_memory__item_id__patch"];
+        trace?: never;
+    };
     "/v1/messages/{message_id}": {
         parameters: {
             query?: never;
@@ -743,6 +953,26 @@ export interface paths {
         head?: never;
         /** Edit Message */
         patch: operations["edit_message_v1_messages__message_id__patch"];
+        trace?: never;
+    };
+    "/v1/messages/{message_id}/alternatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Alternatives
+         * @description Every swipe's text, oldest first; reading them selects none.
+         */
+        get: operations["list_alternatives_v1_messages__message_id__alternatives_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/messages/{message_id}/select": {
@@ -819,6 +1049,26 @@ export interface paths {
         patch: operations["update_scene_template_v1_scene_templates__template_id__patch"];
         trace?: never;
     };
+    "/v1/scenes/enhance-prompt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enhance Prompt
+         * @description Rewrite a scene prompt richer and more concrete; one model call, counted in usage.
+         */
+        post: operations["enhance_prompt_v1_scenes_enhance_prompt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/scenes/{scene_id}/save": {
         parameters: {
             query?: never;
@@ -831,6 +1081,9 @@ export interface paths {
         /**
          * Keep Scene
          * @description Keep the scene in the library (a server-side copy); `library.saved` follows.
+         *
+         *     Each save is a new command (a retry with the same `Idempotency-Key` is the same one): the
+         *     library keeps a scene once while its copy exists, and again after that copy was deleted.
          */
         post: operations["keep_scene_v1_scenes__scene_id__save_post"];
         delete?: never;
@@ -932,6 +1185,23 @@ export interface components {
              */
             reason: "key" | "constant" | "decorator" | "recursion";
         };
+        /**
+         * AlternativePublic
+         * @description One swipe of a message: its text, when and by which model it was written.
+         */
+        AlternativePublic: {
+            /** Content */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Index */
+            index: number;
+            /** Model */
+            model: string | null;
+        };
         /** AssetPublic */
         AssetPublic: {
             /** Asset Type */
@@ -981,6 +1251,25 @@ export interface components {
              * @description Card V1/V2/V3 as JSON, PNG/APNG (`ccv3`/`chara`) or CHARX
              */
             file: string;
+        };
+        /** Body_import_conversation_v1_conversations_import_post */
+        Body_import_conversation_v1_conversations_import_post: {
+            /**
+             * Character Id
+             * Format: uuid
+             * @description The AI character the chat is with.
+             */
+            character_id: string;
+            /**
+             * File
+             * @description A SillyTavern chat (`.jsonl`), at most 8 MiB.
+             */
+            file: string;
+            /**
+             * Persona Id
+             * @description Your persona (default: your default persona).
+             */
+            persona_id?: string | null;
         };
         /** Body_import_lorebook_v1_lorebooks_import_post */
         Body_import_lorebook_v1_lorebooks_import_post: {
@@ -1096,6 +1385,8 @@ export interface components {
             scene_behavior_rules?: {
                 [key: string]: unknown;
             };
+            /** @description Default sampler settings of conversations with this character. */
+            settings?: components["schemas"]["SamplerSettings"];
             /**
              * System Prompt
              * @default
@@ -1193,6 +1484,7 @@ export interface components {
             scene_behavior_rules: {
                 [key: string]: unknown;
             };
+            settings: components["schemas"]["SamplerSettings"];
             /** Source */
             source: string[];
             /** System Prompt */
@@ -1298,6 +1590,7 @@ export interface components {
             scene_behavior_rules: {
                 [key: string]: unknown;
             };
+            settings: components["schemas"]["SamplerSettings"];
             /** Source */
             source: string[];
             /** System Prompt */
@@ -1326,6 +1619,16 @@ export interface components {
             image_url: string | null;
             /** Name */
             name: string;
+        };
+        /** CharacterSuggestions */
+        CharacterSuggestions: {
+            /**
+             * Suggestions
+             * @description A value for each field asked for (a list for list fields).
+             */
+            suggestions: {
+                [key: string]: string | string[];
+            };
         };
         /** CharacterUpdate */
         CharacterUpdate: {
@@ -1375,6 +1678,8 @@ export interface components {
             scene_behavior_rules?: {
                 [key: string]: unknown;
             } | null;
+            /** @description Replaces the default sampler settings. */
+            settings?: components["schemas"]["SamplerSettings"] | null;
             /** System Prompt */
             system_prompt?: string | null;
             /** Tags */
@@ -1395,6 +1700,19 @@ export interface components {
             scene_template_id?: string | null;
             /** Title */
             title?: string | null;
+        };
+        /** ConversationMemory */
+        ConversationMemory: {
+            /**
+             * Items
+             * @description Every live item this conversation draws on, of all three tiers.
+             */
+            items: components["schemas"]["MemoryItemPublic"][];
+            /**
+             * Summary
+             * @description The story so far, of messages folded out of the prompt.
+             */
+            summary: string;
         };
         /** ConversationPublic */
         ConversationPublic: {
@@ -1430,6 +1748,8 @@ export interface components {
             persona_id: string | null;
             /** Scene Template Id */
             scene_template_id: string | null;
+            /** @description The settings set on this conversation (unset ones come from the character). */
+            settings?: components["schemas"]["SamplerSettings"];
             /**
              * Status
              * @enum {string}
@@ -1459,6 +1779,8 @@ export interface components {
             model?: string | null;
             /** Persona Id */
             persona_id?: string | null;
+            /** @description Sampler settings, merged into the stored ones: a field given as `null` falls back to the character's default; `settings: null` clears them all. */
+            settings?: components["schemas"]["SamplerSettings"] | null;
             /** Status */
             status?: ("active" | "archived") | null;
             /** Title */
@@ -1476,6 +1798,73 @@ export interface components {
              * @default admin grant
              */
             reason: string;
+        };
+        /** DeadLetterPublic */
+        DeadLetterPublic: {
+            /** Consumer */
+            consumer: string;
+            /**
+             * Dead Lettered At
+             * Format: date-time
+             */
+            dead_lettered_at: string;
+            /** Error */
+            error: string;
+            /**
+             * Error Type
+             * @description The exception's class name.
+             */
+            error_type: string;
+            /**
+             * Event Id
+             * @description The id of the event that was given up on.
+             */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /**
+             * Id
+             * Format: uuid
+             * @description The dead letter's own id (its `system.dead_lettered` event).
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Redriven */
+            redriven: boolean;
+            /** Service */
+            service: string;
+            /** Source Offset */
+            source_offset: number | null;
+            /** Source Partition */
+            source_partition: number | null;
+            /** Source Topic */
+            source_topic: string;
+            /**
+             * Tries
+             * @description Handler tries before giving up (0: refused unread).
+             */
+            tries: number;
+        };
+        /** EnhancePromptRequest */
+        EnhancePromptRequest: {
+            /**
+             * Conversation Id
+             * @description Whose character and latest messages the prompt should fit.
+             */
+            conversation_id?: string | null;
+            /**
+             * Model
+             * @description A chat model key to enhance with.
+             */
+            model?: string | null;
+            /** Prompt */
+            prompt: string;
+        };
+        /** EnhancedPrompt */
+        EnhancedPrompt: {
+            /** Prompt */
+            prompt: string;
         };
         /** ErrorInfo */
         ErrorInfo: {
@@ -1503,6 +1892,15 @@ export interface components {
          */
         ErrorResponse: {
             error: components["schemas"]["ErrorInfo"];
+        };
+        /** ForkRequest */
+        ForkRequest: {
+            /**
+             * Message Id
+             * Format: uuid
+             * @description The last message the fork keeps.
+             */
+            message_id: string;
         };
         /** JobCancellation */
         JobCancellation: {
@@ -1871,6 +2269,90 @@ export interface components {
             visibility?: ("private" | "public") | null;
         };
         /**
+         * MemoryChanged
+         * @description `memory.updated`: the conversation's memory changed (refetch
+         *     `GET /v1/conversations/{id}/memory`).
+         */
+        MemoryChanged: {
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /** Item Ids */
+            item_ids: string[];
+            /** Summary Changed */
+            summary_changed: boolean;
+        };
+        /** MemoryCreate */
+        MemoryCreate: {
+            /**
+             * Character Id
+             * @description Required for `character` unless `conversation_id` is given.
+             */
+            character_id?: string | null;
+            /**
+             * Conversation Id
+             * @description Required for `conversation`.
+             */
+            conversation_id?: string | null;
+            /**
+             * Pinned
+             * @default false
+             */
+            pinned: boolean;
+            /** Text */
+            text: string;
+            /**
+             * Tier
+             * @enum {string}
+             */
+            tier: "conversation" | "character" | "profile";
+        };
+        /** MemoryEdit */
+        MemoryEdit: {
+            /** Pinned */
+            pinned?: boolean | null;
+            /** Text */
+            text?: string | null;
+        };
+        /** MemoryItemPublic */
+        MemoryItemPublic: {
+            /** Character Id */
+            character_id?: string | null;
+            /** Conversation Id */
+            conversation_id?: string | null;
+            /** Created At */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Origin
+             * @description `user` once added or edited by the user.
+             * @enum {string}
+             */
+            origin: "extracted" | "user";
+            /** Pinned */
+            pinned: boolean;
+            /**
+             * Source Message Ids
+             * @description The messages it was learned from (empty when added by hand).
+             */
+            source_message_ids: string[];
+            /** Text */
+            text: string;
+            /**
+             * Tier
+             * @enum {string}
+             */
+            tier: "conversation" | "character" | "profile";
+            /** Updated At */
+            updated_at: string;
+        };
+        /**
          * MessageCreated
          * @description `message.created`: a user message (id, sender, turn) or a stored assistant message.
          */
@@ -1928,10 +2410,88 @@ export interface components {
              */
             updated_at: string | null;
         };
+        /**
+         * MessageDeleted
+         * @description `message.deleted`: which message went, and the conversation's new preview.
+         */
+        MessageDeleted: {
+            /**
+             * Conversation Id
+             * Format: uuid
+             */
+            conversation_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Message Preview */
+            last_message_preview: string;
+        };
         /** MessageEdit */
         MessageEdit: {
             /** Content */
             content: string;
+        };
+        /**
+         * MessageEdited
+         * @description `message.edited`: the message as it now reads, and the conversation's new preview.
+         */
+        MessageEdited: {
+            /**
+             * Alternatives Count
+             * @default null
+             */
+            alternatives_count: number | null;
+            /**
+             * Content
+             * @default null
+             */
+            content: string | null;
+            /**
+             * Conversation Id
+             * @default null
+             */
+            conversation_id: string | null;
+            /**
+             * Created At
+             * @default null
+             */
+            created_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Last Message Preview */
+            last_message_preview: string;
+            /**
+             * Message Type
+             * @default null
+             */
+            message_type: string | null;
+            /**
+             * Scene Ids
+             * @default null
+             */
+            scene_ids: string[] | null;
+            /**
+             * Selected Index
+             * @default null
+             */
+            selected_index: number | null;
+            /** Sender */
+            sender: string;
+            /**
+             * Turn Id
+             * @default null
+             */
+            turn_id: string | null;
+            /**
+             * Updated At
+             * @default null
+             */
+            updated_at: string | null;
         };
         /** MessagePublic */
         MessagePublic: {
@@ -2247,10 +2807,30 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** Page[DeadLetterPublic] */
+        Page_DeadLetterPublic_: {
+            /** Items */
+            items: components["schemas"]["DeadLetterPublic"][];
+            /**
+             * Next Cursor
+             * @description Pass as `?cursor=` for the next page.
+             */
+            next_cursor: string | null;
+        };
         /** Page[LorebookPublic] */
         Page_LorebookPublic_: {
             /** Items */
             items: components["schemas"]["LorebookPublic"][];
+            /**
+             * Next Cursor
+             * @description Pass as `?cursor=` for the next page.
+             */
+            next_cursor: string | null;
+        };
+        /** Page[MemoryItemPublic] */
+        Page_MemoryItemPublic_: {
+            /** Items */
+            items: components["schemas"]["MemoryItemPublic"][];
             /**
              * Next Cursor
              * @description Pass as `?cursor=` for the next page.
@@ -2446,7 +3026,15 @@ export interface components {
             budget: components["schemas"]["PromptBudget"];
             /** Lorebook Entries */
             lorebook_entries: components["schemas"]["ActivatedEntry"][];
-            /** Memory Items */
+            /**
+             * Memory
+             * @description The memory items the budget let in, in order.
+             */
+            memory?: components["schemas"]["UsedMemoryItem"][];
+            /**
+             * Memory Items
+             * @description The memory summary and the items it carries.
+             */
             memory_items: string[];
             /**
              * Messages
@@ -2667,6 +3255,28 @@ export interface components {
              * @default null
              */
             tokens_out: number | null;
+        };
+        /**
+         * SamplerSettings
+         * @description A conversation's (or a character's default) generation settings, as a client sets them:
+         *     every field optional; what is unset falls back to the character's, then the defaults.
+         */
+        SamplerSettings: {
+            /** Author Note */
+            author_note?: string | null;
+            /**
+             * Author Note Depth
+             * @description Messages from the end (0: after the newest).
+             */
+            author_note_depth?: number | null;
+            /** Max Tokens */
+            max_tokens?: number | null;
+            /** Stop */
+            stop?: string[] | null;
+            /** Temperature */
+            temperature?: number | null;
+            /** Top P */
+            top_p?: number | null;
         };
         /** SceneAccepted */
         SceneAccepted: {
@@ -2982,6 +3592,23 @@ export interface components {
             token_type: "bearer";
             user: components["schemas"]["Profile"];
         };
+        /** SuggestionRequest */
+        SuggestionRequest: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Fields
+             * @description The card fields to write.
+             */
+            fields: (("name" | "nickname" | "description" | "persona" | "scenario" | "first_message" | "example_dialogue" | "system_prompt" | "post_history_instructions" | "creator_notes") | ("alternate_greetings" | "appearance_tags" | "tags"))[];
+            /**
+             * Model
+             * @description A chat model key to write with.
+             */
+            model?: string | null;
+            /** Name */
+            name?: string | null;
+        };
         /** TurnAccepted */
         TurnAccepted: {
             /** Stream Url */
@@ -3143,6 +3770,23 @@ export interface components {
              */
             to: string;
         };
+        /** UsedMemoryItem */
+        UsedMemoryItem: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Pinned */
+            pinned: boolean;
+            /** Text */
+            text: string;
+            /**
+             * Tier
+             * @enum {string}
+             */
+            tier: "conversation" | "character" | "profile";
+        };
         /** WebhookAccepted */
         WebhookAccepted: {
             /**
@@ -3298,6 +3942,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    dead_letters_v1_admin_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description Only this service's dead letters. */
+                service?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeadLetterPublic_"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    redrive_dead_letter_v1_admin_dead_letters__dead_letter_id__redrive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dead_letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPublic"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4972,6 +5780,93 @@ export interface operations {
             };
         };
     };
+    suggest_fields_v1_characters_suggestions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuggestionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CharacterSuggestions"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The balance is used up (when quotas are on). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_character_v1_characters__character_id__get: {
         parameters: {
             query?: never;
@@ -5705,6 +6600,95 @@ export interface operations {
             };
         };
     };
+    import_conversation_v1_conversations_import_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_conversation_v1_conversations_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_conversation_v1_conversations__conversation_id__get: {
         parameters: {
             query?: never;
@@ -6075,6 +7059,318 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_conversation_v1_conversations__conversation_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "jsonl";
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat in SillyTavern's JSONL: a header line, then one line per message (`name`, `is_user`, `mes`, `send_date`, `swipes`, `swipe_id`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jsonl": string;
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    fork_conversation_v1_conversations__conversation_id__fork_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    impersonate_v1_conversations__conversation_id__impersonate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The suggestion as Server-Sent Events: `turn.started`, `delta`s, then `turn.completed` (its `message` is the unsaved suggestion, `sender: user`) or `turn.failed`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    conversation_memory_v1_conversations__conversation_id__memory_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationMemory"];
                 };
             };
             /** @description No valid bearer token (or a wrong login). */
@@ -7628,6 +8924,338 @@ export interface operations {
             };
         };
     };
+    list_memory_v1_memory_get: {
+        parameters: {
+            query: {
+                tier: "conversation" | "character" | "profile";
+                character_id?: string | null;
+                conversation_id?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_MemoryItemPublic_"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    add_memory_v1_memory_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryItemPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    forget_memory_v1_memory__item_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    edit_memory_v1_memory__item_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemoryEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemoryItemPublic"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflicts with what exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     delete_message_v1_messages__message_id__delete: {
         parameters: {
             query?: never;
@@ -7746,6 +9374,73 @@ export interface operations {
             };
             /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_alternatives_v1_messages__message_id__alternatives_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlternativePublic"][];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8325,10 +10020,108 @@ export interface operations {
             };
         };
     };
-    keep_scene_v1_scenes__scene_id__save_post: {
+    enhance_prompt_v1_scenes_enhance_prompt_post: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnhancePromptRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnhancedPrompt"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The balance is used up (when quotas are on). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    keep_scene_v1_scenes__scene_id__save_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
             path: {
                 scene_id: string;
             };

@@ -1,8 +1,8 @@
 """Portrait generation: an accepted job's `purpose` and character (a portrait has no
 conversation), and when its image became the portrait (`applied_at`).
 
-Revision ID: gateway_0009
-Revises: gateway_0008
+Revision ID: gateway_0010
+Revises: gateway_0009
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
-revision: str = "gateway_0009"
-down_revision: str | None = "gateway_0008"
+revision: str = "gateway_0010"
+down_revision: str | None = "gateway_0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
