@@ -12,6 +12,7 @@ from roleplay_gateway import handlers
 from roleplay_gateway.catalog.cache import CatalogCache
 from roleplay_gateway.catalog.seed import seed_catalog
 from roleplay_gateway.catalog.worker_health import watch_workers
+from roleplay_gateway.characters import portrait_results
 from roleplay_gateway.feed import message_changes as feed_message_changes
 from roleplay_gateway.feed import projector as feed_projector
 from roleplay_gateway.feed.notifier import FeedNotifier
@@ -38,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     router = EventRouter("gateway")
     handlers.register(router, runtime)
     feed_projector.register(router, runtime)
+    portrait_results.register(router, runtime)
     feed_message_changes.register(router, runtime)
     feed_projector.register_memory(router, runtime)
     notifier = FeedNotifier(settings.database.url.get_secret_value())

@@ -8,6 +8,7 @@ from roleplay_gateway.catalog.endpoints import admin as catalog_admin
 from roleplay_gateway.catalog.endpoints import router as models
 from roleplay_gateway.characters.card_endpoints import router as cards
 from roleplay_gateway.characters.endpoints import router as characters
+from roleplay_gateway.characters.portrait_generation import router as portrait_generation
 from roleplay_gateway.characters.suggestions import router as character_suggestions
 from roleplay_gateway.conversations.endpoints import router as conversations
 from roleplay_gateway.conversations.tools import router as conversation_tools
@@ -28,6 +29,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth,
     character_suggestions,
     characters,
+    portrait_generation,
     cards,
     lorebooks,
     conversation_tools,

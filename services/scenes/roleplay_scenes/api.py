@@ -1,7 +1,8 @@
 """Internal HTTP API of the scenes service (called by the gateway, not by clients).
 
 Every route takes the caller's `user_id` and answers 404 for anything that is not theirs.
-Image URLs are signed and expire; an image past its workspace expiry has none.
+Image URLs are signed and expire; an image past its workspace expiry has none. A portrait's
+image is no conversation's scene: `/scenes/{id}` does not answer for it, its job does.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ async def job_view(runtime: Runtime, job: SceneJob, scene: Scene | None) -> dict
         }
     return {
         "id": str(job.id),
+        "purpose": job.purpose,
         "scene_id": str(job.scene_id),
-        "conversation_id": str(job.conversation_id),
+        "conversation_id": str(job.conversation_id) if job.conversation_id else None,
+        "character_id": str(scene.character_id) if scene is not None else None,
         "status": job.status,
         "progress": job.progress,
         "stage": job.stage,
@@ -105,7 +108,7 @@ async def get_scene(
     scene_id: uuid.UUID, user_id: UserId, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
     scene = await session.get(Scene, scene_id)
-    if scene is None or scene.user_id != user_id:
+    if scene is None or scene.user_id != user_id or scene.conversation_id is None:
         raise not_found("scene")
     return await scene_view(runtime, scene, await session.get(SceneJob, scene.job_id))
 

@@ -8,6 +8,9 @@ from fastapi import FastAPI
 from roleplay_common.broker import EventRouter
 from roleplay_common.events import (
     KeepScene,
+    PortraitJobCompleted,
+    PortraitJobFailed,
+    PortraitJobProgressed,
     SceneJobCompleted,
     SceneJobFailed,
     SceneJobProgressed,
@@ -45,7 +48,16 @@ def create_app(settings: ScenesSettings | None = None) -> FastAPI:
         title="Scenes service",
         description="Turns scene requests into images with continuity (t2i, i2i, modification).",
         api=[api.router],
-        publishes=[SceneJobProgressed, SceneJobCompleted, SceneJobFailed, UsageRecorded, KeepScene],
+        publishes=[
+            SceneJobProgressed,
+            SceneJobCompleted,
+            SceneJobFailed,
+            PortraitJobProgressed,
+            PortraitJobCompleted,
+            PortraitJobFailed,
+            UsageRecorded,
+            KeepScene,
+        ],
         on_startup=[start],
         on_shutdown=[stop],
     )

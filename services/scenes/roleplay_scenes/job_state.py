@@ -25,12 +25,11 @@ from roleplay_common.events import (
     EventEnvelope,
     ModelRoute,
     RequestSceneJob,
-    SceneJobFailed,
-    SceneJobProgressed,
     UsageRecorded,
 )
 from roleplay_common.logging import get_logger
 from roleplay_common.service import Runtime
+from roleplay_scenes import job_facts
 from roleplay_scenes.settings import ScenesSettings
 from roleplay_scenes.store import Scene, SceneJob
 
@@ -100,24 +99,20 @@ class JobState:
         status = "cancelled" if cancelled else "failed"
         job.status, job.error_code, job.error_message = status, code, message
         job.finished_at = job.updated_at = datetime.now(UTC)
-        await session.execute(
-            sa.update(Scene).where(col(Scene.id) == job.scene_id).values(status=status)
-        )
+        character_id = (
+            await session.execute(
+                sa.update(Scene)
+                .where(col(Scene.id) == job.scene_id)
+                .values(status=status)
+                .returning(col(Scene.character_id))
+            )
+        ).scalar_one()
         await add_to_outbox(
             session,
             self.runtime.schema,
             self.runtime.topics,
             self._envelope(
-                SceneJobFailed(
-                    job_id=job.id,
-                    scene_id=job.scene_id,
-                    conversation_id=job.conversation_id,
-                    user_id=job.user_id,
-                    code=code,
-                    message=message,
-                    cancelled=cancelled,
-                ),
-                cause,
+                job_facts.failed(job, character_id, code, message, cancelled=cancelled), cause
             ),
         )
 
@@ -150,25 +145,11 @@ class JobState:
         self, command: RequestSceneJob, envelope: EventEnvelope, progress: float, stage: str
     ) -> None:
         await self._set_job(command.job_id, status="processing", progress=progress, stage=stage)
-        fact = self._progress(command, "processing", progress, stage)
+        fact = job_facts.progressed(command, "processing", progress, stage)
         await publish_raw(
             self.runtime.broker,
-            self.runtime.topics.name(SceneJobProgressed),
+            self.runtime.topics.name(type(fact)),
             self._envelope(fact, envelope),
-        )
-
-    @staticmethod
-    def _progress(
-        command: RequestSceneJob, status: str, progress: float, stage: str
-    ) -> SceneJobProgressed:
-        return SceneJobProgressed(
-            job_id=command.job_id,
-            scene_id=command.scene_id,
-            conversation_id=command.conversation_id,
-            user_id=command.user_id,
-            status=status,
-            progress=progress,
-            stage=stage,
         )
 
     def _envelope(self, payload: Any, cause: EventEnvelope) -> EventEnvelope:

@@ -13,7 +13,11 @@
 3. Cancellation: a job still queued ends `cancelled` at once; a running one stops polling at
    its next check (woken at once on this instance), the provider is told (fal, Replicate), and
    it ends `cancelled` with `scenes.job.failed` (`cancelled: true`).
-4. Durability (`leases.py`): the runner renews a lease on each job it holds; a job whose
+4. A character's portrait (`purpose` `portrait`) is the same job without a conversation: its
+   prompt comes from the card (`domain/portrait_prompt.py`), it runs `t2i` on the command's
+   routes with the character's locked seed (when its method locks one), one at a time per
+   character, and announces `scenes.portrait.*` instead of the scene facts (`job_facts.py`).
+5. Durability (`leases.py`): the runner renews a lease on each job it holds; a job whose
    instance died is taken over by the sweeper of any instance, which polls the provider's
    request again when one was submitted (its handle is stored on the job) and resubmits
    otherwise. The expiry sweeper removes workspace objects and rows past their time.
@@ -27,6 +31,7 @@ import io
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,14 +48,14 @@ from roleplay_common.events import (
     LibraryAssetSaved,
     ModelRoute,
     RequestSceneJob,
-    SceneJobCompleted,
     StoredImage,
 )
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
-from roleplay_scenes import leases
+from roleplay_scenes import job_facts, leases
 from roleplay_scenes.domain.consistency import consistency_for, image_arguments, pick_references
+from roleplay_scenes.domain.portrait_prompt import portrait_prompt
 from roleplay_scenes.domain.scene_prompt import compose, narrative_request, strength
 from roleplay_scenes.job_state import (
     Call,
@@ -68,6 +73,17 @@ from roleplay_scenes.settings import ScenesSettings
 from roleplay_scenes.store import Scene, SceneJob, WorkspaceAsset
 
 log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the provider is asked for, and what the finished image records."""
+
+    mode: str
+    previous: uuid.UUID | None
+    prompt: str
+    arguments: dict[str, Any]
+    seed: int | None
 
 
 class JobRunner(ProviderRuns):
@@ -99,6 +115,7 @@ class JobRunner(ProviderRuns):
                     scene_id=command.scene_id,
                     user_id=command.user_id,
                     conversation_id=command.conversation_id,
+                    purpose=command.purpose,
                     command=envelope.model_dump(mode="json"),
                     lease_owner=self.instance,
                     lease_expires_at=leases.lease_until(self.settings.lease_seconds),
@@ -122,7 +139,7 @@ class JobRunner(ProviderRuns):
                 session,
                 self.runtime.schema,
                 self.runtime.topics,
-                self._envelope(self._progress(command, "queued", 0.0, "queued"), envelope),
+                self._envelope(job_facts.progressed(command, "queued", 0.0, "queued"), envelope),
             )
         return True
 
@@ -154,7 +171,11 @@ class JobRunner(ProviderRuns):
     async def _guarded(self, command: RequestSceneJob, envelope: EventEnvelope) -> None:
         with bind_correlation(envelope.correlation_id, job_id=str(command.job_id)):
             try:
-                async with self._slots, self._locks[command.conversation_id]:
+                # One at a time per conversation (a chain), or per character (its portrait).
+                async with (
+                    self._slots,
+                    self._locks[command.conversation_id or command.character.id],
+                ):
                     job = await self._job(command)
                     if job.finished_at is not None or job.lease_owner != self.instance:
                         return
@@ -175,20 +196,16 @@ class JobRunner(ProviderRuns):
         outcome = Outcome()
         try:
             await self._check_cancel(command)
-            await self._report(command, envelope, 0.1, "writing the scene")
-            mode, previous, reference = await self._reference(command)
-            consistency = consistency_for(
-                command.character.consistency_method, command.character.id
-            )
-            references = pick_references(
-                [reference, *await self._portraits(command, consistency.character_references)]
-            )
-            scene_text = command.prompt or await self._narrative(command, outcome)
+            if command.purpose == "portrait":
+                await self._report(command, envelope, 0.1, "writing the prompt")
+                plan = self._portrait_plan(command)
+            else:
+                await self._report(command, envelope, 0.1, "writing the scene")
+                plan = await self._scene_plan(command, outcome)
             await self._check_cancel(command)
-            moded = command.model_copy(update={"mode": mode})
-            prompt = compose(moded, scene_text)
-            arguments = image_arguments(prompt, references, strength(moded), consistency.seed)
-            image, route = await self._generate(command, envelope, outcome, arguments, mode)
+            image, route = await self._generate(
+                command, envelope, outcome, plan.arguments, plan.mode
+            )
         except JobCancelledError:
             await self._fail(
                 command, envelope, outcome, "cancelled", "the job was cancelled", cancelled=True
@@ -197,9 +214,27 @@ class JobRunner(ProviderRuns):
         except JobFailedError as failure:
             await self._fail(command, envelope, outcome, failure.code, failure.message)
             return
-        await self._complete(
-            command, envelope, outcome, image, route, prompt, mode, previous, consistency.seed
+        await self._complete(command, envelope, outcome, image, route, plan)
+
+    async def _scene_plan(self, command: RequestSceneJob, outcome: Outcome) -> Plan:
+        """The scene's continuity reference, consistency and prompt."""
+        mode, previous, reference = await self._reference(command)
+        consistency = consistency_for(command.character.consistency_method, command.character.id)
+        references = pick_references(
+            [reference, *await self._portraits(command, consistency.character_references)]
         )
+        scene_text = command.prompt or await self._narrative(command, outcome)
+        moded = command.model_copy(update={"mode": mode})
+        prompt = compose(moded, scene_text)
+        arguments = image_arguments(prompt, references, strength(moded), consistency.seed)
+        return Plan(mode, previous, prompt, arguments, consistency.seed)
+
+    @staticmethod
+    def _portrait_plan(command: RequestSceneJob) -> Plan:
+        """A portrait: `t2i` from the card, with the seed the character's scenes lock to."""
+        seed = consistency_for(command.character.consistency_method, command.character.id).seed
+        prompt = portrait_prompt(command)
+        return Plan("t2i", None, prompt, image_arguments(prompt, [], 0.0, seed), seed)
 
     async def _reference(
         self, command: RequestSceneJob
@@ -210,7 +245,11 @@ class JobRunner(ProviderRuns):
         async with self.runtime.db.transaction() as session:
             if command.previous_scene_id is not None:
                 previous = await session.get(Scene, command.previous_scene_id)
-                if previous is None or previous.user_id != command.user_id:
+                if (
+                    previous is None
+                    or previous.user_id != command.user_id
+                    or previous.conversation_id is None  # a portrait is no scene to continue
+                ):
                     raise JobFailedError(
                         "previous_scene_not_found", "the previous scene does not exist"
                     )
@@ -293,7 +332,11 @@ class JobRunner(ProviderRuns):
         mode: str,
     ) -> tuple[StoredImage, ModelRoute]:
         last: ImageProviderError | None = None
-        request_type = {"t2i": "image", "i2i": "image_i2i"}.get(mode, "image_modification")
+        request_type = (
+            "portrait"
+            if command.purpose == "portrait"
+            else {"t2i": "image", "i2i": "image_i2i"}.get(mode, "image_modification")
+        )
         for route in self._routes(command, mode):
             for attempt in range(self.settings.provider_retries + 1):
                 await self._check_cancel(command)
@@ -321,7 +364,7 @@ class JobRunner(ProviderRuns):
         thumbnail, width, height = await asyncio.to_thread(
             _thumbnail, data, self.settings.thumbnail_px
         )
-        base = f"{command.user_id}/{command.conversation_id}/{command.scene_id}"
+        base = f"{command.user_id}/{command.conversation_id or 'portraits'}/{command.scene_id}"
         key, thumb_key = f"{base}.png", f"{base}.thumb.png"
         await self.runtime.storage.put(WORKSPACE_TEMP, key, data, content_type)
         await self.runtime.storage.put(WORKSPACE_TEMP, thumb_key, thumbnail, "image/png")
@@ -361,10 +404,7 @@ class JobRunner(ProviderRuns):
         outcome: Outcome,
         image: StoredImage,
         route: ModelRoute,
-        prompt: str,
-        mode: str,
-        previous: uuid.UUID | None,
-        seed: int | None,
+        plan: Plan,
     ) -> None:
         async with self.runtime.db.transaction() as session:
             job = await session.get(SceneJob, command.job_id, with_for_update=True)
@@ -373,10 +413,10 @@ class JobRunner(ProviderRuns):
             if job.finished_at is not None or job.lease_owner != self.instance:
                 raise LeaseLostError
             scene.status = "completed"
-            scene.seed = seed
-            scene.prompt = prompt
-            scene.generation_mode = mode
-            scene.previous_scene_id = previous
+            scene.seed = plan.seed
+            scene.prompt = plan.prompt
+            scene.generation_mode = plan.mode
+            scene.previous_scene_id = plan.previous
             scene.image_bucket, scene.image_key = image.bucket, image.key
             scene.thumbnail_key, scene.width, scene.height = (
                 image.thumbnail_key,
@@ -387,23 +427,13 @@ class JobRunner(ProviderRuns):
             job.finished_at = job.updated_at = datetime.now(UTC)
             events = [
                 self._envelope(
-                    SceneJobCompleted(
-                        job_id=command.job_id,
-                        scene_id=command.scene_id,
-                        conversation_id=command.conversation_id,
-                        user_id=command.user_id,
-                        image=image,
-                        prompt=prompt,
-                        generation_mode=mode,
-                        previous_scene_id=previous,
-                        message_id=command.message_id,
-                        character_id=command.character.id,
-                        model=route.model_key,
+                    job_facts.completed(
+                        command, image, plan.prompt, plan.mode, plan.previous, route
                     ),
                     envelope,
                 )
             ]
-            if command.auto_keep:
+            if command.auto_keep and command.conversation_id is not None:
                 events.append(
                     self._envelope(
                         KeepScene(
@@ -412,14 +442,14 @@ class JobRunner(ProviderRuns):
                             conversation_id=command.conversation_id,
                             character_id=command.character.id,
                             image=image,
-                            prompt=prompt,
+                            prompt=plan.prompt,
                         ),
                         envelope,
                     )
                 )
             await add_to_outbox(session, self.runtime.schema, self.runtime.topics, *events)
             await self._record_usage(session, command, envelope, outcome)
-        log.info("scene completed", mode=mode, model=route.model_key)
+        log.info("image completed", purpose=command.purpose, mode=plan.mode, model=route.model_key)
 
     async def _fail(
         self,

@@ -1,5 +1,8 @@
 """Tables of the `scenes` schema: jobs, generated scenes (the continuity chain) and the
-temporary workspace assets with their expiry."""
+temporary workspace assets with their expiry.
+
+A portrait job (`purpose` `portrait`) has no conversation: its job and its image row carry
+`conversation_id` None, so no conversation's scenes list, chain or keep ever includes it."""
 
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ class SceneJob(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     scene_id: uuid.UUID
     user_id: uuid.UUID = Field(index=True)
-    conversation_id: uuid.UUID = Field(index=True)
+    conversation_id: uuid.UUID | None = Field(default=None, index=True)
+    purpose: str = "scene"
     status: str = "queued"
     progress: float = 0.0
     stage: str = "queued"
@@ -59,7 +63,7 @@ class Scene(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     job_id: uuid.UUID
     user_id: uuid.UUID = Field(index=True)
-    conversation_id: uuid.UUID = Field(index=True)
+    conversation_id: uuid.UUID | None = Field(default=None, index=True)
     character_id: uuid.UUID
     message_id: uuid.UUID | None = None
     previous_scene_id: uuid.UUID | None = None

@@ -39,6 +39,9 @@ from roleplay_common.events.envelope import (
 from roleplay_common.events.library import KeepScene, LibraryAssetDeleted, LibraryAssetSaved
 from roleplay_common.events.scenes import (
     Modification,
+    PortraitJobCompleted,
+    PortraitJobFailed,
+    PortraitJobProgressed,
     RecentMessage,
     ReferenceImage,
     RequestSceneJob,
@@ -76,6 +79,9 @@ __all__ = [
     "Modification",
     "Ping",
     "Pong",
+    "PortraitJobCompleted",
+    "PortraitJobFailed",
+    "PortraitJobProgressed",
     "PromptTemplate",
     "RecentMessage",
     "ReferenceImage",

@@ -4,6 +4,11 @@
 character and persona cards, the scene template, the image model routes, the chat model for
 the scene narrative and the recent messages it is written from — so a replay reproduces it.
 Keyed by conversation.
+
+A job's `purpose` is a conversation's `scene` (the default) or a character's `portrait`: the
+same durable, leased, cancellable job, without a conversation. A portrait job's facts are
+`scenes.portrait.*` (keyed by character, read by the gateway, which owns characters), so the
+consumers of scene facts (chat, the conversation feed, the library) never see one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roleplay_common.events.chat import CharacterCard, ModelRoute
 from roleplay_common.events.envelope import Event
@@ -20,6 +25,7 @@ from roleplay_common.text import SafeText
 
 GenerationMode = Literal["t2i", "i2i", "modification"]
 SceneStyle = Literal["character_only", "pov", "both_characters"]
+JobPurpose = Literal["scene", "portrait"]
 
 
 class SceneTemplateCard(BaseModel):
@@ -76,7 +82,8 @@ class RequestSceneJob(Event):
     job_id: UUID
     scene_id: UUID
     user_id: UUID
-    conversation_id: UUID
+    conversation_id: UUID | None = Field(default=None, description="None for a portrait.")
+    purpose: JobPurpose = "scene"
     mode: GenerationMode
     prompt: str | None = None
     style: SceneStyle = "character_only"
@@ -94,8 +101,14 @@ class RequestSceneJob(Event):
     auto_keep: bool = False
     requested_at: datetime
 
+    @model_validator(mode="after")
+    def _scene_has_a_conversation(self) -> RequestSceneJob:
+        if self.purpose == "scene" and self.conversation_id is None:
+            raise ValueError("a scene job needs a conversation_id")
+        return self
+
     def partition_key(self) -> str:
-        return str(self.conversation_id)
+        return str(self.conversation_id or self.character.id)
 
 
 class SceneFact(Event):
@@ -132,6 +145,47 @@ class SceneJobCompleted(SceneFact):
 
 class SceneJobFailed(SceneFact):
     event_type: ClassVar[str] = "scenes.job.failed"
+    topic: ClassVar[str] = "scenes.job.events"
+
+    code: str
+    message: str
+    cancelled: bool = False
+
+
+class PortraitFact(Event):
+    """A portrait job's facts: keyed by the character the portrait is for."""
+
+    job_id: UUID
+    image_id: UUID = Field(description="The generated image (the job's `scene_id`).")
+    character_id: UUID
+    user_id: UUID
+
+    def partition_key(self) -> str:
+        return str(self.character_id)
+
+
+class PortraitJobProgressed(PortraitFact):
+    event_type: ClassVar[str] = "scenes.portrait.progress"
+    topic: ClassVar[str] = "scenes.job.events"
+
+    status: Literal["queued", "processing"]
+    progress: float = Field(ge=0, le=1)
+    stage: str
+
+
+class PortraitJobCompleted(PortraitFact):
+    """The image is in `workspace-temp`; the gateway copies it to `portraits`."""
+
+    event_type: ClassVar[str] = "scenes.portrait.completed"
+    topic: ClassVar[str] = "scenes.job.events"
+
+    image: StoredImage
+    prompt: str
+    model: str
+
+
+class PortraitJobFailed(PortraitFact):
+    event_type: ClassVar[str] = "scenes.portrait.failed"
     topic: ClassVar[str] = "scenes.job.events"
 
     code: str

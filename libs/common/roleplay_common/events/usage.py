@@ -20,6 +20,7 @@ RequestType = Literal[
     "image_modification",
     "prompt_enhancement",
     "character_suggestions",
+    "portrait",
 ]
 CallStatus = Literal["success", "error", "timeout", "cancelled"]
 

@@ -56,9 +56,14 @@ scene_requests = sa.Table(
     sa.Column("job_id", pg.UUID(as_uuid=True), primary_key=True),
     sa.Column("scene_id", pg.UUID(as_uuid=True), nullable=False),
     sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
-    sa.Column("conversation_id", pg.UUID(as_uuid=True), nullable=False),
+    sa.Column("conversation_id", pg.UUID(as_uuid=True)),
+    sa.Column("purpose", sa.Text, nullable=False, server_default="scene"),
+    sa.Column("character_id", pg.UUID(as_uuid=True)),
+    sa.Column("applied_at", sa.DateTime(timezone=True)),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )
+"""Jobs the gateway accepted (scenes and portraits), so `GET /v1/jobs/{id}` answers before the
+scenes service has read the command; a portrait's `applied_at` is when it became the portrait."""
 
 
 async def get_scenes(request: Request) -> InternalClient:
@@ -80,7 +85,7 @@ class SceneRequest(BaseModel):
     keep: bool = Field(default=False, description="Keep the image in the library when done.")
 
 
-async def _publish(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> None:
+async def publish_command(runtime: RuntimeDep, envelope: EventEnvelope, topic: str) -> None:
     try:
         await publish_raw(runtime.broker, topic, envelope)
     except Exception as exc:
@@ -181,10 +186,16 @@ async def request_scene(
     )
     await session.execute(
         insert(scene_requests)
-        .values(job_id=job_id, scene_id=scene_id, user_id=user.id, conversation_id=conversation_id)
+        .values(
+            job_id=job_id,
+            scene_id=scene_id,
+            user_id=user.id,
+            conversation_id=conversation_id,
+            character_id=character.id,
+        )
         .on_conflict_do_nothing()
     )
-    await _publish(runtime, envelope, runtime.topics.name(RequestSceneJob))
+    await publish_command(runtime, envelope, runtime.topics.name(RequestSceneJob))
     return JSONResponse(
         {"job_id": str(job_id), "scene_id": str(scene_id), "job_url": f"/v1/jobs/{job_id}"},
         status_code=202,
@@ -227,8 +238,10 @@ async def get_job(
             raise
         return {
             "id": str(job_id),
+            "purpose": accepted.purpose,
             "scene_id": str(accepted.scene_id),
-            "conversation_id": str(accepted.conversation_id),
+            "conversation_id": accepted.conversation_id,
+            "character_id": accepted.character_id,
             "status": "queued",
             "progress": 0.0,
             "stage": "queued",
@@ -239,7 +252,24 @@ async def get_job(
             "created_at": accepted.created_at,
             "updated_at": accepted.created_at,
         }
+    if result.get("purpose") == "portrait" and result["status"] == "completed":
+        return await _until_applied(session, result)
     return result
+
+
+async def _until_applied(session: SessionDep, job: dict[str, Any]) -> dict[str, Any]:
+    """A portrait job reads `completed` once its image is the character's portrait (the
+    gateway sets it on `scenes.portrait.completed`); until then, its last step."""
+    applied = (
+        await session.execute(
+            sa.select(scene_requests.c.applied_at).where(
+                scene_requests.c.job_id == uuid.UUID(job["id"])
+            )
+        )
+    ).first()
+    if applied is None or applied.applied_at is not None:
+        return job  # applied, or accepted too long ago to be remembered
+    return {**job, "status": "processing", "progress": 0.95, "stage": "setting the portrait"}
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202, response_model=JobCancellation)
@@ -290,5 +320,5 @@ async def keep_scene(
         correlation_id=getattr(request.state, "correlation_id", None),
         id=derived_id("keep", user.id, idempotency_key, scene_id) if idempotency_key else None,
     )
-    await _publish(runtime, envelope, runtime.topics.name(KeepScene))
+    await publish_command(runtime, envelope, runtime.topics.name(KeepScene))
     return {"scene_id": str(scene_id), "status": "saving"}

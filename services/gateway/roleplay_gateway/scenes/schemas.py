@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 JobStatus = Literal["queued", "processing", "completed", "failed", "cancelled"]
 
@@ -47,9 +47,14 @@ class JobResult(BaseModel):
 
 
 class JobPublic(BaseModel):
+    """A scene job, or a portrait job (`purpose` `portrait`: no conversation; when it
+    completes, its image becomes the character's portrait)."""
+
     id: uuid.UUID
-    scene_id: uuid.UUID
-    conversation_id: uuid.UUID
+    purpose: Literal["scene", "portrait"] = "scene"
+    scene_id: uuid.UUID = Field(description="The generated image (a scene, or a portrait).")
+    conversation_id: uuid.UUID | None
+    character_id: uuid.UUID | None = None
     status: JobStatus
     progress: float
     stage: str
@@ -74,3 +79,9 @@ class KeepAccepted(BaseModel):
 
 class WebhookAccepted(BaseModel):
     status: Literal["accepted"]
+
+
+class PortraitJobAccepted(BaseModel):
+    job_id: uuid.UUID
+    job_url: str
+    character_id: uuid.UUID

@@ -438,6 +438,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/characters/{character_id}/portrait/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate Portrait
+         * @description Paint a new portrait; follow `GET /v1/jobs/{job_id}`. When the job completes the image
+         *     is the character's portrait (`image_url`); if it fails the old portrait stays.
+         */
+        post: operations["generate_portrait_v1_characters__character_id__portrait_generate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -1903,13 +1924,16 @@ export interface components {
             /** Message */
             message: string | null;
         };
-        /** JobPublic */
+        /**
+         * JobPublic
+         * @description A scene job, or a portrait job (`purpose` `portrait`: no conversation; when it
+         *     completes, its image becomes the character's portrait).
+         */
         JobPublic: {
-            /**
-             * Conversation Id
-             * Format: uuid
-             */
-            conversation_id: string;
+            /** Character Id */
+            character_id?: string | null;
+            /** Conversation Id */
+            conversation_id: string | null;
             /**
              * Created At
              * Format: date-time
@@ -1927,10 +1951,17 @@ export interface components {
             model: string | null;
             /** Progress */
             progress: number;
+            /**
+             * Purpose
+             * @default scene
+             * @enum {string}
+             */
+            purpose: "scene" | "portrait";
             result: components["schemas"]["JobResult"] | null;
             /**
              * Scene Id
              * Format: uuid
+             * @description The generated image (a scene, or a portrait).
              */
             scene_id: string;
             /** Stage */
@@ -2885,6 +2916,34 @@ export interface components {
              * @description Pass as `?cursor=` for the next page.
              */
             next_cursor: string | null;
+        };
+        /** PortraitJobAccepted */
+        PortraitJobAccepted: {
+            /**
+             * Character Id
+             * Format: uuid
+             */
+            character_id: string;
+            /**
+             * Job Id
+             * Format: uuid
+             */
+            job_id: string;
+            /** Job Url */
+            job_url: string;
+        };
+        /** PortraitRequest */
+        PortraitRequest: {
+            /**
+             * Model
+             * @description An image model's key (t2i).
+             */
+            model?: string | null;
+            /**
+             * Prompt
+             * @description What to paint; by default written from the character's appearance and description.
+             */
+            prompt?: string | null;
         };
         /** Profile */
         Profile: {
@@ -6211,6 +6270,115 @@ export interface operations {
             };
             /** @description No valid bearer token (or a wrong login). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found, or not the caller's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is too large (1 MiB; 8 MiB for card imports and portraits). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid; `details.errors` lists why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, service, broker, storage) is down; retry after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    generate_portrait_v1_characters__character_id__portrait_generate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                character_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PortraitRequest"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortraitJobAccepted"];
+                };
+            };
+            /** @description Bad input: a body that does not parse, a cursor, `before` or `Last-Event-ID`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No valid bearer token (or a wrong login). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The balance is used up (when quotas are on). */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not allowed: the admin role, or an age-verified profile for nsfw content. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
