@@ -25,7 +25,7 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
@@ -33,5 +33,5 @@ async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 """For routes that only read: each statement on its own, no BEGIN/COMMIT round trips."""

@@ -25,9 +25,11 @@ SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A session in one transaction, committed when the route returns without error."""
+    """A session in one transaction, committed when the route returns without error and
+    before the response is sent (`scope="function"`): a client that got its `201` can read
+    what it wrote, and a failed commit is an error answer, never a success."""
     async with runtime.db.transaction() as session:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

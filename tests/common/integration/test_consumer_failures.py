@@ -182,8 +182,11 @@ async def test_a_poison_event_is_dead_lettered_with_why_then_redriven_once(
 
 
 async def test_a_dead_lettered_command_fails_its_turn_or_job_for_the_client(
-    test_env: IsolatedEnv,
+    test_env: IsolatedEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Topics of its own: the session's command topics hold other tests' valid commands,
+    # which this test's handlers would dead-letter.
+    monkeypatch.setenv("ROLEPLAY_KAFKA_TOPIC_PREFIX", f"dlq{uuid.uuid4().hex[:8]}.")
     service = f"commands{uuid.uuid4().hex[:6]}"
     router = EventRouter(service)
 
