@@ -34,6 +34,7 @@ _DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.exceptions.LockNotAvailableError,  # `lock_timeout`: a lock held elsewhere, for now
 )
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (
     kafka_errors.KafkaConnectionError,

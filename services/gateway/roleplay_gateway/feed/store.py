@@ -48,6 +48,8 @@ async def append(
 
     Holds the conversation's feed lock until the caller's transaction ends: commit soon.
     """
+    # A lock held by a connection that went astray must not stall the projector for good.
+    await session.execute(sa.text(f"set local lock_timeout = '{LOCK_TIMEOUT}'"))
     await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_key(conversation_id))))
     await session.execute(
         insert(feed)
@@ -66,6 +68,9 @@ async def append(
         .on_conflict_do_nothing(constraint="uq_conversation_feed_event")
     )
     await session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(conversation_id))))
+
+
+LOCK_TIMEOUT = "5s"
 
 
 def _lock_key(conversation_id: uuid.UUID) -> int:
