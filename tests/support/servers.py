@@ -45,5 +45,7 @@ async def serve(app: Any, port: int, *, lifespan: str = "on") -> AsyncIterator[s
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        # A service's stop waits up to its broker's graceful timeout (15 s) for handlers in
+        # flight, then leaves its consumer groups.
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=20)
+            await asyncio.wait_for(task, timeout=45)
