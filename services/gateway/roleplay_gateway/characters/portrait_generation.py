@@ -28,7 +28,7 @@ from roleplay_common.http import ApiError
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.catalog.routing import image_routes
-from roleplay_gateway.characters.service import character_card, visible_character
+from roleplay_gateway.characters.service import character_card, content_mode, visible_character
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
 from roleplay_gateway.openapi_document import errors
@@ -91,7 +91,7 @@ async def generate_portrait(
         prompt=body.prompt,
         character=card,
         routes=routes,
-        content_mode="nsfw" if card.content_rating == "nsfw" and user.age_verified else "sfw",
+        content_mode=content_mode(user, card),
         requested_at=datetime.now(UTC),
     )
     envelope = EventEnvelope.wrap(

@@ -36,6 +36,16 @@ def register(router: EventRouter, runtime: Runtime) -> None:
 async def apply_portrait(
     runtime: Runtime, fact: PortraitJobCompleted, envelope: EventEnvelope
 ) -> None:
+    # The copy comes first, outside the transaction (no row lock waits on object storage);
+    # its key follows from the job, so a redelivered fact copies onto the same object.
+    async with runtime.db.reading() as session:
+        applied = await session.scalar(
+            sa.select(scene_requests.c.applied_at).where(scene_requests.c.job_id == fact.job_id)
+        )
+    if applied is not None:
+        return  # a redelivered fact: its image may be gone from the workspace by now
+    key = f"{fact.character_id}/generated-{fact.job_id}.png"
+    await runtime.storage.copy(fact.image.bucket, fact.image.key, PORTRAITS, key)
     old: str | None = None
     async with runtime.db.transaction() as session:
         if not await claim_event(session, runtime.schema, envelope, consumer="portraits"):
@@ -48,14 +58,13 @@ async def apply_portrait(
         character = await session.get(Character, fact.character_id, with_for_update=True)
         if character is None:
             log.info("portrait for a deleted character dropped", job_id=str(fact.job_id))
-            return
-        key = f"{character.id}/generated-{fact.job_id}.png"
-        await runtime.storage.copy(fact.image.bucket, fact.image.key, PORTRAITS, key)
-        if character.portrait_key != key:
-            old = character.portrait_key
-        character.portrait_key = key
-        character.image_url = f"/v1/characters/{character.id}/portrait"
-        character.updated_at = datetime.now(UTC)
+            old = key
+        else:
+            if character.portrait_key != key:
+                old = character.portrait_key
+            character.portrait_key = key
+            character.image_url = f"/v1/characters/{character.id}/portrait"
+            character.updated_at = datetime.now(UTC)
     if old:
         try:
             await runtime.storage.delete(PORTRAITS, old)

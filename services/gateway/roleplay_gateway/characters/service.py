@@ -88,6 +88,12 @@ async def character_card(
     )
 
 
+def content_mode(user: AuthUser, character: CharacterCard) -> Literal["sfw", "nsfw"]:
+    """What a turn or an image for `user` with `character` may contain: adult content only
+    for a character rated so and a caller whose age is verified."""
+    return "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
+
+
 async def character_summaries(
     session: AsyncSession, ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, Any]]:

@@ -33,7 +33,11 @@ from roleplay_common.pagination import Page
 from roleplay_common.text import SafeText
 from roleplay_gateway.auth.dependencies import CurrentUser
 from roleplay_gateway.catalog.routing import chat_routes
-from roleplay_gateway.characters.service import character_card, scene_template_card
+from roleplay_gateway.characters.service import (
+    character_card,
+    content_mode,
+    scene_template_card,
+)
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep, SessionDep
 from roleplay_gateway.idempotency import derived_id
@@ -174,7 +178,7 @@ async def request_scene(
         narrative_route=narrative,
         recent_messages=recent,
         references=references,
-        content_mode="nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw",
+        content_mode=content_mode(user, character),
         auto_keep=body.keep or bool(conversation.get("auto_keep_scenes")),
         requested_at=datetime.now(UTC),
     )

@@ -36,7 +36,7 @@ from roleplay_gateway.catalog.routing import (
     memory_routes,
     select_prompt_template,
 )
-from roleplay_gateway.characters.service import character_card
+from roleplay_gateway.characters.service import character_card, content_mode
 from roleplay_gateway.conversations.endpoints import ChatDep
 from roleplay_gateway.deps import RuntimeDep
 from roleplay_gateway.idempotency import derived_id
@@ -280,16 +280,14 @@ async def turn_command(
         context = await turn_context(session, user, conversation, character, persona)
         routes = await cache.get(("routes", requested), lambda: chat_routes(session, requested))
         for_memory = await cache.get(("memory_routes",), lambda: memory_routes(session))
-        content_mode: Literal["sfw", "nsfw"] = (
-            "nsfw" if character.content_rating == "nsfw" and user.age_verified else "sfw"
-        )
+        mode = content_mode(user, character)
         template = await cache.get(
-            ("template", routes[0].model_key, content_mode),
+            ("template", routes[0].model_key, mode),
             lambda: select_prompt_template(
                 session,
                 use_case="character_roleplay",
                 target_model=routes[0].model_key,
-                content_mode=content_mode,
+                content_mode=mode,
             ),
         )
 
@@ -311,7 +309,7 @@ async def turn_command(
         template=template,
         routes=routes,
         memory_routes=for_memory,
-        content_mode=content_mode,
+        content_mode=mode,
         requested_at=datetime.now(UTC),
     )
     return context.apply(command)
