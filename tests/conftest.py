@@ -13,6 +13,7 @@ other's data.
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import uuid
@@ -25,6 +26,7 @@ import asyncpg
 import pytest
 
 from tests.support.endpoints import Endpoints, endpoints_from_env, endpoints_from_testcontainers
+from tests.support.hang_guard import bounded
 
 
 @dataclass(frozen=True)
@@ -146,3 +148,11 @@ async def fresh_database(test_env: IsolatedEnv) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'drop database if exists "{name}" with (force)')
         await admin.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Bound every coroutine test inside its event loop (`tests/support/hang_guard.py`)."""
+    for item in items:
+        test = getattr(item, "obj", None)
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(test):
+            item.obj = bounded(test)

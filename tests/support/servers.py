@@ -12,6 +12,9 @@ from typing import Any
 import uvicorn
 
 from roleplay_common.http import SERVER_KEEPALIVE_SECONDS
+from tests.support.hang_guard import dump_tasks
+
+STOP_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -46,6 +49,16 @@ async def serve(app: Any, port: int, *, lifespan: str = "on") -> AsyncIterator[s
     finally:
         server.should_exit = True
         # A service's stop waits up to its broker's graceful timeout (15 s) for handlers in
-        # flight, then leaves its consumer groups.
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=45)
+        # flight and bounds each of its hooks (`roleplay_common.service.stop_service`). One
+        # that still hangs would leave its consumers running in this loop, taking later
+        # tests' work: say so, with the stacks, rather than go on.
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=STOP_SECONDS)
+        except TimeoutError:
+            stacks = dump_tasks()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise RuntimeError(
+                f"the service on port {port} did not stop in {STOP_SECONDS:.0f} s:\n{stacks}"
+            ) from None

@@ -112,6 +112,44 @@ def add_diagnostics(router: EventRouter, runtime: Runtime) -> None:
             )
 
 
+STOP_STEP_SECONDS = 20.0
+"""How long one step of a stop may take (a hook, the broker, ...) before the stop goes on."""
+
+
+async def _bounded(step: str, work: Awaitable[Any]) -> None:
+    try:
+        await asyncio.wait_for(work, STOP_STEP_SECONDS)
+    except TimeoutError:
+        log.warning("stop step timed out; going on", step=step, seconds=STOP_STEP_SECONDS)
+    except Exception:
+        log.exception("stop step failed; going on", step=step)
+
+
+async def stop_service(runtime: Runtime, on_shutdown: Sequence[Hook]) -> None:
+    """Stop in the order that loses nothing and always ends: consumers first (no new work;
+    handlers in flight get the broker's graceful timeout), then the service's own hooks, the
+    background loops, the outbox relay, the broker and the database. Every step is bounded,
+    and the last ones run even when the stop itself is cancelled."""
+    try:
+        await _bounded(
+            "consumers",
+            asyncio.gather(
+                *(subscriber.stop() for subscriber in runtime.broker.subscribers),
+                return_exceptions=True,
+            ),
+        )
+        for hook in on_shutdown:
+            await _bounded(getattr(hook, "__name__", "hook"), hook(runtime))
+    finally:
+        for task in runtime.background:
+            task.cancel()
+        await _bounded("background", asyncio.gather(*runtime.background, return_exceptions=True))
+        await _bounded("outbox relay", runtime.relay.stop())
+        await _bounded("broker", runtime.broker.stop())
+        await _bounded("database", runtime.db.dispose())
+        log.info("service stopped")
+
+
 class Readiness(BaseModel):
     status: str = Field(description="`ok`, or `unavailable` (with status 503).")
     checks: dict[str, str] = Field(description="`ok` or why it failed, per connection.")
@@ -168,15 +206,7 @@ def create_service_app(
         try:
             yield
         finally:
-            for hook in on_shutdown:
-                await hook(runtime)
-            for task in runtime.background:
-                task.cancel()
-            await asyncio.gather(*runtime.background, return_exceptions=True)
-            await runtime.relay.stop()
-            await runtime.broker.stop()
-            await runtime.db.dispose()
-            log.info("service stopped")
+            await stop_service(runtime, on_shutdown)
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime

@@ -8,6 +8,7 @@ by conversation), after the turn was created. This reads that partition from the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -18,6 +19,8 @@ from roleplay_common.settings import KafkaSettings
 
 # Clocks of the broker and of this host may differ a little.
 CLOCK_SLACK = timedelta(seconds=5)
+READ_SECONDS = 30.0
+"""A takeover that cannot read the partition in this time fails, and is tried again."""
 
 
 async def last_published_seq(
@@ -44,12 +47,13 @@ async def last_published_seq(
         start = found[partition]
         consumer.seek(partition, start.offset if start is not None else end)
         wanted, last = str(turn_id), 0
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=1000, max_records=1000)
-            for record in batch.get(partition, []):
-                if record.offset >= end:
-                    break
-                last = max(last, _seq_of(record.value, wanted))
+        async with asyncio.timeout(READ_SECONDS):
+            while await consumer.position(partition) < end:
+                batch = await consumer.getmany(partition, timeout_ms=1000, max_records=1000)
+                for record in batch.get(partition, []):
+                    if record.offset >= end:
+                        break
+                    last = max(last, _seq_of(record.value, wanted))
         return last
     finally:
         await consumer.stop()
