@@ -17,6 +17,7 @@ import inspect
 import os
 import secrets
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import pytest
 
 from tests.support.endpoints import Endpoints, endpoints_from_env, endpoints_from_testcontainers
 from tests.support.hang_guard import bounded
+from tests.support.kafka import delete_topics
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ async def isolated_env(
             await admin.execute(f'drop database if exists "{database}" with (force)')
         finally:
             await admin.close()
+        try:
+            await delete_topics(endpoints.kafka_bootstrap_servers, env.topic_prefix)
+        except Exception as exc:  # cleanup only: the run's result stands
+            warnings.warn(f"could not delete the session's topics: {exc!r}", stacklevel=1)
 
 
 @contextmanager

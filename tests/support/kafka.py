@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from roleplay_common.broker import Topics, ensure_topics
 from roleplay_common.events import EventEnvelope
@@ -84,3 +85,19 @@ class RawProducer:
         name = self.topics.name(topic)
         await ensure_topics(self.settings, [name])
         await self.p.send_and_wait(name, value, key=key.encode())
+
+
+async def delete_topics(bootstrap_servers: str, prefix: str) -> int:
+    """Delete every topic named with `prefix` (a finished test session's); returns how many.
+
+    Each session makes its own topics: left behind, they pile up in a long-lived broker until
+    it runs out of file handles."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [n for n in await admin.list_topics() if n.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+        return len(names)
+    finally:
+        await admin.close()
