@@ -6,7 +6,8 @@ restart — every backend of the isolated database terminated, the relay cut for
 restored. Meanwhile
 people keep sending streamed turns and reading their conversations.
 Counted: answers by status, 503s without `Retry-After`, dropped connections, turns
-accepted / completed / failed / never ended / restarted (taken over), lost user messages, lost and duplicated replies.
+accepted / completed / failed / never ended / restarted (taken over), lost user messages,
+lost and duplicated replies.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ async def test_a_postgres_outage_and_restart_lose_nothing(
             f"terminated): answers {statuses}; {tally.without_retry_after} 503 without "
             f"Retry-After, {tally.dropped} dropped connections; {len(tally.accepted)} turns "
             f"accepted, {outcomes['turn.completed']} completed, {outcomes['turn.failed']} "
-            f"failed, {outcomes[None]} never ended, {restarted} restarted; {lost_messages} lost user messages, "
+            f"failed, {outcomes[None]} never ended, {restarted} restarted; {lost_messages} "
+            f"lost user messages, "
             f"{lost_replies} lost replies, {duplicated} duplicated, {mismatched} text mismatches"
         )
         assert set(tally.statuses) <= {200, 503}
