@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from roleplay_local.infra import Endpoints
 from tests.conftest import isolated_env
 from tests.faults.clients import (
     TurnStream,
@@ -28,7 +29,6 @@ from tests.faults.clients import (
 )
 from tests.faults.processes import Service
 from tests.faults.system import real_system
-from tests.support.endpoints import Endpoints
 
 TURNS = 8
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from roleplay_local.infra import Endpoints
 from tests.conftest import isolated_env
 from tests.faults.broker import ToolkitBroker, toolkit_kafka_missing
 from tests.faults.clients import (
@@ -34,7 +35,6 @@ from tests.faults.clients import (
     stream_turn,
 )
 from tests.faults.system import real_system
-from tests.support.endpoints import Endpoints
 
 STREAMING = 8
 DURING = 4

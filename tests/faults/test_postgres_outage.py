@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from roleplay_local.infra import Endpoints
 from tests.conftest import IsolatedEnv, isolated_env
 from tests.faults.clients import (
     TurnStream,
@@ -31,7 +32,6 @@ from tests.faults.clients import (
     stored_replies,
 )
 from tests.faults.system import real_system
-from tests.support.endpoints import Endpoints
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 
 WORKERS = 6

@@ -21,10 +21,10 @@ from typing import Any
 import asyncpg
 import httpx
 
+from roleplay_local.infra import Endpoints
 from tests.conftest import IsolatedEnv, isolated_env
 from tests.faults.clients import configure_standin, new_conversations, new_user
 from tests.faults.system import real_system
-from tests.support.endpoints import Endpoints
 
 JOBS = 8
 ENDED = ("completed", "failed", "cancelled")
