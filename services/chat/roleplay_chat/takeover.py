@@ -58,14 +58,47 @@ class TurnTakeover:
     # -- this instance's leases ------------------------------------------------------------
 
     async def renew(self) -> int:
-        """Extend the lease of every unfinished turn this instance holds."""
+        """Extend the lease of every unfinished turn a task of this instance runs. A turn
+        whose task crashed (a database blip mid-reply) is not renewed: its lease runs out
+        and it is taken over, here or elsewhere, rather than held forever."""
+        active = list(self.runner.active)
+        if not active:
+            return 0
         async with self.runner.runtime.db.transaction() as session:
             renewed = await session.execute(
                 sa.update(Turn)
-                .where(col(Turn.lease_owner) == self.instance, col(Turn.finished_at).is_(None))
+                .where(
+                    col(Turn.id).in_(active),
+                    col(Turn.lease_owner) == self.instance,
+                    col(Turn.finished_at).is_(None),
+                )
                 .values(lease_until=self.runner._lease_end())
             )
         return int(getattr(renewed, "rowcount", 0) or 0)
+
+    async def give_back(self, turn_id: uuid.UUID) -> None:
+        """End the lease of a turn whose task crashed, so it is taken over within seconds;
+        retried each second while the database is away (at worst the lease runs out)."""
+        for _ in range(max(1, int(self.lease))):
+            try:
+                async with self.runner.runtime.db.transaction() as session:
+                    await session.execute(
+                        sa.update(Turn)
+                        .where(
+                            col(Turn.id) == turn_id,
+                            col(Turn.lease_owner) == self.instance,
+                            col(Turn.finished_at).is_(None),
+                        )
+                        .values(lease_until=datetime.now(UTC))
+                    )
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "could not give a crashed turn back; retrying", error=type(exc).__name__
+                )
+                await asyncio.sleep(1.0)
 
     async def keep_leases(self) -> None:
         """Renew while the instance runs; a failed renewal (a database blip) is retried soon."""

@@ -123,6 +123,9 @@ class TurnRunner:
         self.limits = StreamLimits()
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
+        # The turns a task of this instance runs (or waits to run): only their leases are
+        # renewed, so a turn whose task crashed is taken over like one whose instance died.
+        self.active: set[uuid.UUID] = set()
         self.takeover = TurnTakeover(self)
 
     @property
@@ -226,6 +229,7 @@ class TurnRunner:
         """Run the turn; with `restart_after`, one taken over from a stopped instance (see
         `takeover`), whose start was announced already."""
         with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
+            self.active.add(command.turn_id)
             try:
                 announced = None
                 if restart_after is None:
@@ -240,7 +244,12 @@ class TurnRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("turn crashed; it will be taken over when its lease expires")
+                log.exception("turn crashed; it is given back to be taken over")
+                self._detach(
+                    self.takeover.give_back(command.turn_id), f"give-back-{command.turn_id}"
+                )
+            finally:
+                self.active.discard(command.turn_id)
 
     # -- 2. run ----------------------------------------------------------------------------
 

@@ -161,6 +161,40 @@ async def test_a_turn_whose_instance_stopped_is_finished_by_another(
     assert "".join(after) == reply.content
 
 
+async def test_a_turn_whose_task_crashed_is_given_back_and_taken_over(
+    chat: tuple[Runtime, TurnStreamProducer, str],
+) -> None:
+    """A live instance whose turn task crashed (the database gone mid-reply) neither keeps
+    renewing that turn's lease nor holds it: it is given back and taken over at once."""
+    runtime, producer, standin = chat
+    instance = Instance(runtime, ChatSettings(), producer)
+    user = uuid.uuid4()
+    command = _command(await _conversation(runtime, user), user, standin)
+    envelope = EventEnvelope.wrap(command, producer="tests")
+
+    async def crashing(*args: object, **kwargs: object) -> None:
+        raise ConnectionResetError("the database went away")
+
+    prepared = await instance.runner.accept(command, envelope)
+    assert prepared is not None
+    instance.runner.run = crashing  # type: ignore[method-assign]
+    instance.runner.schedule(command, envelope, prepared)
+    while instance.runner._running:  # the turn, then the give-back it leaves behind
+        await instance.settled()
+    del instance.runner.run
+
+    assert await instance.runner.takeover.renew() == 0
+    [taken] = await instance.runner.takeover.take_over()
+    assert taken.command.turn_id == command.turn_id
+    while instance.runner._running:
+        await instance.settled()
+    async with runtime.db.transaction() as session:
+        turn = await session.get(Turn, command.turn_id)
+        assert turn is not None
+        assert (turn.status, turn.restarts, turn.lease_owner) == ("completed", 1, None)
+    await instance.http.aclose()
+
+
 async def test_a_turn_restarted_too_often_ends_with_a_clear_failure(
     chat: tuple[Runtime, TurnStreamProducer, str],
 ) -> None:
