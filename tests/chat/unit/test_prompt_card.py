@@ -160,3 +160,23 @@ def test_a_replayed_command_activates_and_renders_the_same() -> None:
     once = assemble(plan, context_window=4096, max_output_tokens=256)
     again = assemble(plan, context_window=4096, max_output_tokens=256)
     assert once.messages == again.messages == first[0]
+
+
+def test_activation_decorators_count_the_whole_chat_not_the_history_read() -> None:
+    book = Lorebook(
+        entries=[
+            LorebookEntry(id="late", keys=["storm"], content="@@activate_only_after 250\nLate."),
+            LorebookEntry(id="every", keys=["storm"], content="@@activate_only_every 7\nTick."),
+        ]
+    )
+    turn = command(lorebooks=[book])
+    history = [*chat(199), HistoryMessage("user", "the storm")]  # the newest 200 of a longer chat
+
+    def activated(message_count: int | None) -> list[str]:
+        plan = plan_prompt(turn, history, message_count=message_count)
+        return [a.compiled.entry.id for a in plan.activations]
+
+    assert activated(None) == []  # 200 messages: neither 250 yet nor a multiple of 7
+    assert activated(251) == ["late"]
+    assert activated(252) == ["late", "every"]
+    assert activated(203) == ["every"]

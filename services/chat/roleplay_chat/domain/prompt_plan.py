@@ -92,16 +92,19 @@ def plan_prompt(
     *,
     memory: Memory | None = None,
     system: str | None = None,
+    message_count: int | None = None,
 ) -> PromptPlan:
     """The turn's prompt before it meets a model's budget. `history` is oldest first and
-    already ends with the current user message for a `send`."""
+    already ends with the current user message for a `send`; `message_count` is the whole
+    chat's length counted the same way (`history` holds at most the newest `history_limit`
+    messages), which `@@activate_only_after` and `@@activate_only_every` count."""
     macros = macro_context(command)
     character = command.character
     activations = activate(
         compiled_books(turn_books(command)),
         [m.content for m in history],
         seed=str(command.turn_id),
-        message_count=len(history),
+        message_count=len(history) if message_count is None else message_count,
     )
     depth_prompt = None
     if character.depth_prompt is not None and character.depth_prompt.prompt.strip():
