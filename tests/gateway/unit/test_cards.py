@@ -284,6 +284,34 @@ def test_ccv3_with_v2_data_and_a_bad_ccv3_falling_back_to_chara() -> None:
     assert any("chara" in w for w in result.warnings.as_list())
 
 
+def two_chunks(ccv3: dict[str, Any], chara: dict[str, Any]) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, card in (("ccv3", ccv3), ("chara", chara)):
+        info.add_text(key, base64.b64encode(json.dumps(card).encode()).decode())
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "not_a_card",
+    [
+        {"spec": "chara_card_v3", "spec_version": "3.0"},  # no `data`
+        {"spec": "chara_card_v3", "data": "Good"},
+        {"spec": "something_else", "data": {"name": "Bad"}},
+        {"hello": "world"},
+    ],
+)
+def test_a_ccv3_chunk_that_is_json_but_no_card_falls_back_to_chara(
+    not_a_card: dict[str, Any],
+) -> None:
+    result = card_import.read("x.png", two_chunks(not_a_card, v2(name="Good")))
+    assert result.fields.values["name"] == "Good"
+    assert any("`ccv3` chunk is not a card" in w for w in result.warnings.as_list())
+    with pytest.raises(cards.MalformedCardError):  # with no `chara` to fall back to
+        card_import.read("x.png", embedded(not_a_card, "ccv3"))
+
+
 def test_warnings_are_bounded() -> None:
     result = card_import.read("x.json", json.dumps(v2(tags=[{}] * 150)).encode())
     assert len(result.warnings.as_list()) == 51
