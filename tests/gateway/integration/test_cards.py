@@ -174,6 +174,26 @@ async def test_untidy_cards_import_with_warnings(new_user: NewCaller) -> None:
     assert len(imported["warnings"]) == 4, imported["warnings"]
 
 
+async def test_a_pygmalion_card_imports(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = {
+        "char_name": "Old Bot",
+        "char_persona": "A keeper of few words.",
+        "world_scenario": "Night.",
+        "char_greeting": "Who goes there?",
+        "example_dialogue": "<START>\n{{char}}: Hm.",
+    }
+    imported = await import_card(user, "old.json", json.dumps(card).encode())
+    assert (imported["name"], imported["description"], imported["scenario"]) == (
+        "Old Bot",
+        "A keeper of few words.",
+        "Night.",
+    )
+    assert imported["first_message"] == "Who goes there?"
+    assert imported["example_dialogue"] == "<START>\n{{char}}: Hm."
+    assert len(imported["warnings"]) == 1 and "Pygmalion" in imported["warnings"][0]
+
+
 async def test_a_retried_import_creates_one_character(new_user: NewCaller) -> None:
     user = await new_user()
     key = {"Idempotency-Key": str(uuid.uuid4())}

@@ -230,6 +230,40 @@ def test_a_v1_flat_card_imports() -> None:
     assert (values["name"], values["first_message"], values["persona"]) == ("Plain", "Hi", "calm")
 
 
+PYGMALION = {
+    "char_name": "Old Bot",
+    "char_persona": "A lighthouse keeper of few words.",
+    "world_scenario": "{{user}} knocks at night.",
+    "char_greeting": "Who goes there?",
+    "example_dialogue": "<START>\n{{char}}: Hm.",
+    "x_tool": "kept",
+}
+
+
+def test_a_pygmalion_card_imports_with_a_warning_naming_the_format() -> None:
+    result = card_import.read("old.json", json.dumps(PYGMALION).encode())
+    values = result.fields.values
+    assert (values["name"], values["description"], values["scenario"]) == (
+        "Old Bot",
+        "A lighthouse keeper of few words.",
+        "{{user}} knocks at night.",
+    )
+    assert (values["first_message"], values["example_dialogue"]) == (
+        "Who goes there?",
+        "<START>\n{{char}}: Hm.",
+    )
+    [warning] = result.warnings.as_list()
+    assert "Pygmalion" in warning and "char_persona" in warning
+    character = Character(id=uuid.uuid4(), owner_id=uuid.uuid4(), **values)
+    data = cards.to_card(character, None)["data"]
+    assert data["name"] == "Old Bot" and data["x_tool"] == "kept"
+    assert not {"char_name", "char_persona", "char_greeting"} & set(data)
+    # A V1 field present wins; its Pygmalion twin stays as an unknown field.
+    both = card_import.read("x.json", json.dumps({**PYGMALION, "name": "New"}).encode())
+    assert both.fields.values["name"] == "New"
+    assert both.fields.values["card_extra"]["data"]["char_name"] == "Old Bot"
+
+
 def v2(**data: Any) -> dict[str, Any]:
     return {"spec": "chara_card_v2", "spec_version": "2.0", "data": {"name": "Q", **data}}
 
