@@ -3,6 +3,7 @@ portrait, CHARX assets kept in object storage, warnings for what was mended."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from roleplay_common.storage import PORTRAITS
 from roleplay_gateway.characters.cards import png_chunks
@@ -152,6 +153,33 @@ async def test_charx_assets_are_kept_in_object_storage(
     assert (await user.delete(f"/v1/characters/{keeper['id']}")).status_code == 204
     assert not await gateway.runtime.storage.exists(PORTRAITS, key)
     assert_error(await user.get(f"/v1/lorebooks/{keeper['lorebook_id']}"), 404)
+
+
+async def test_png_asset_chunks_come_back_in_png_and_charx_exports(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = json.loads(KEEPER)
+    card["data"]["assets"] = [
+        {"type": "emotion", "uri": "__asset:0", "name": "joy", "ext": "webp"},
+    ]
+    info = PngImagePlugin.PngInfo()
+    info.add_text("ccv3", base64.b64encode(json.dumps(card).encode()).decode())
+    info.add_text("chara-ext-asset_:0", base64.b64encode(b"RIFF joy WEBP").decode())
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG", pnginfo=info)
+    keeper = await import_card(user, "keeper.png", png.getvalue())
+
+    exported = (await export(user, keeper["id"], format="png")).content
+    texts = png_chunks.read_text_chunks(exported)
+    assert base64.b64decode(texts["chara-ext-asset_:0"]) == b"RIFF joy WEBP"
+    assert json.loads(base64.b64decode(texts["ccv3"]))["data"]["assets"] == card["data"]["assets"]
+
+    archive = (await export(user, keeper["id"], format="charx")).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read("assets/emotion/images/0.webp") == b"RIFF joy WEBP"
+        assets = json.loads(z.read("card.json"))["data"]["assets"]
+    assert {"type": "emotion", "uri": "embeded://assets/emotion/images/0.webp"}.items() <= (
+        next(a for a in assets if a["name"] == "joy").items()
+    )
 
 
 async def test_untidy_cards_import_with_warnings(new_user: NewCaller) -> None:

@@ -214,6 +214,51 @@ def test_charx_keeps_assets_and_the_portrait_becomes_its_icon() -> None:
     assert written["data"]["assets"][0]["uri"] == "embeded://assets/icon/images/main.png"
 
 
+def png_with_asset_chunks() -> tuple[bytes, dict[str, Any]]:
+    card = json.loads(json.dumps(KEEPER))
+    card["data"]["assets"] = [
+        {"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"},
+        {"type": "emotion", "uri": "__asset:0", "name": "joy", "ext": "webp"},
+        {"type": "x_voice", "uri": "__asset:1", "name": "hum", "ext": "ogg"},
+    ]
+    info = PngImagePlugin.PngInfo()
+    info.add_text("ccv3", base64.b64encode(json.dumps(card).encode()).decode())
+    info.add_text("chara-ext-asset_:0", base64.b64encode(b"RIFF joy WEBP").decode())
+    info.add_text("chara-ext-asset_1", base64.b64encode(b"OggS hum").decode())
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue(), card
+
+
+def test_png_asset_chunks_are_written_back_and_moved_into_a_charx() -> None:
+    png, card = png_with_asset_chunks()
+    result = card_import.read("maren.png", png)
+    files = {"__asset:0": b"RIFF joy WEBP", "__asset:1": b"OggS hum"}
+    assert result.files == files
+    character, book, _ = imported("maren.png", png)
+    v3, v2 = cards.to_card(character, book), cards.to_card(character, book, version=2)
+
+    exported = cards.card_png(v3, v2, png, files)
+    texts = png_chunks.read_text_chunks(exported)
+    assert base64.b64decode(texts["chara-ext-asset_:0"]) == b"RIFF joy WEBP"
+    again = card_import.read("again.png", exported)
+    assert again.files == files
+    assert again.fields.values["assets"] == card["data"]["assets"]
+
+    archive = cards.card_charx(v3, files, png)
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read("assets/emotion/images/0.webp") == b"RIFF joy WEBP"
+        assert z.read("assets/x_voice/audio/1.ogg") == b"OggS hum"
+        uris = [a["uri"] for a in json.loads(z.read("card.json"))["data"]["assets"]]
+    assert uris[1:] == [
+        "embeded://assets/emotion/images/0.webp",
+        "embeded://assets/x_voice/audio/1.ogg",
+    ]
+    from_charx = card_import.read("again.charx", archive)
+    assert from_charx.files["assets/emotion/images/0.webp"] == b"RIFF joy WEBP"
+    assert v3["data"]["assets"][1]["uri"] == "__asset:0"  # the card itself is left as it was
+
+
 def test_a_nameless_card_is_named_after_its_file() -> None:
     for filename, name in (
         ("dir/Old Sailor.card.json", "Old Sailor.card"),
