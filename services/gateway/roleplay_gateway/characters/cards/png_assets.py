@@ -61,12 +61,11 @@ def as_charx_files(data: dict[str, Any], files: dict[str, bytes]) -> dict[str, b
     moved: dict[str, str] = {}
     for path in sorted(p for p in files if p.startswith(PNG_ASSET)):
         named = next((a for a in assets if a.get("uri") == path), None)
-        target = _charx_path(named, path)
-        target = _unique(target, out)
+        target = _unique(_charx_path(named, path), out)
         out[target] = files[path]
         moved[path] = target
     for asset in assets:
-        target = moved.get(str(asset.get("uri")))
-        if target is not None:
-            asset["uri"] = EMBEDDED + target
+        uri = str(asset.get("uri"))
+        if uri in moved:
+            asset["uri"] = EMBEDDED + moved[uri]
     return out
