@@ -202,6 +202,36 @@ async def test_untidy_cards_import_with_warnings(new_user: NewCaller) -> None:
     assert len(imported["warnings"]) == 4, imported["warnings"]
 
 
+async def test_what_an_import_keeps_a_patch_accepts(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = {
+        "spec": "chara_card_v2",
+        "data": {
+            "name": "Long",
+            "description": "d" * 60_000,
+            "alternate_greetings": [f"Hello {i}" for i in range(120)],
+            "creator": "c" * 600,
+        },
+    }
+    imported = await import_card(user, "long.json", json.dumps(card).encode())
+    assert len(imported["description"]) == 60_000 and len(imported["alternate_greetings"]) == 120
+    assert len(imported["creator"]) == 500  # the character's own bound, with a warning
+    assert len(imported["warnings"]) == 1
+    edited = {
+        "description": imported["description"] + " more",
+        "alternate_greetings": [*imported["alternate_greetings"], "One more"],
+        "creator": imported["creator"],
+    }
+    patched = await user.patch(f"/v1/characters/{imported['id']}", json=edited)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"].endswith(" more")
+    assert len(patched.json()["alternate_greetings"]) == 121
+    too_long = await user.patch(
+        f"/v1/characters/{imported['id']}", json={"description": "d" * 100_001}
+    )
+    assert_error(too_long, 422, "validation_error")
+
+
 async def test_a_pygmalion_card_imports(new_user: NewCaller) -> None:
     user = await new_user()
     card = {

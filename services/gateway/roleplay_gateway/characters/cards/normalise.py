@@ -16,7 +16,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from roleplay_gateway.characters.cards.errors import MalformedCardError
-from roleplay_gateway.characters.schemas import CharacterCreate
+from roleplay_gateway.characters.schemas import (
+    CREATOR_MAX,
+    LIST_MAX,
+    LONG_TEXT_MAX,
+    NICKNAME_MAX,
+    VERSION_MAX,
+    CharacterCreate,
+)
 from roleplay_gateway.import_warnings import (
     ImportWarnings,
     mapping,
@@ -25,9 +32,12 @@ from roleplay_gateway.import_warnings import (
 )
 from roleplay_gateway.lorebooks.card_books import BookData, MalformedLorebookError, book_from_card
 
-CARD_TEXT_MAX = 100_000
-"""Longer than any real card's field; the 8 MiB upload bounds the whole card anyway."""
-MAX_LIST_ITEMS = 200
+CARD_TEXT_MAX = LONG_TEXT_MAX
+"""Longer than any real card's field; the 8 MiB upload bounds the whole card anyway. The same
+bound as a character's PATCH, so what an import keeps can be edited."""
+MAX_LIST_ITEMS = LIST_MAX
+SHORT_FIELDS = {"nickname": NICKNAME_MAX, "creator": CREATOR_MAX, "character_version": VERSION_MAX}
+"""Card text fields with a shorter bound (the character's own)."""
 MAX_ASSETS = 500
 NAME_MAX = 120
 UNNAMED = "Unnamed character"
@@ -131,7 +141,8 @@ def to_fields(
         warnings.add(f"a Pygmalion (old flat) card: {moved} read as V1's fields")
     values: dict[str, Any] = {"role": "ai", "name": _name(data, warnings, fallback_name)}
     for field, column in TEXT_FIELDS.items():
-        values[column] = text(data.get(field), field, warnings, limit=CARD_TEXT_MAX)
+        limit = SHORT_FIELDS.get(field, CARD_TEXT_MAX)
+        values[column] = text(data.get(field), field, warnings, limit=limit)
     for field, column in LIST_FIELDS.items():
         values[column] = text_list(
             data.get(field), field, warnings, limit=CARD_TEXT_MAX, max_items=MAX_LIST_ITEMS
