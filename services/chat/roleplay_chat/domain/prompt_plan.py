@@ -10,8 +10,9 @@ settings. `prompt.assemble` then fits it to one model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from roleplay_chat.domain.lorebook import Activation, activate
 from roleplay_chat.domain.lorebook.cache import compiled_books
@@ -56,6 +57,9 @@ class PromptPlan:
     instruction: str | None = None
     memory: Sequence[MemoryNote] = ()
     """Memory items in the order they are offered to the budget (pinned, then relevant)."""
+    system_with_lore: Callable[..., str] | None = None
+    """The system prompt again with lorebook text inside the character's personality and
+    scenario (`personality_lore=`, `scenario_lore=`); None when `system` was given."""
 
 
 def turn_books(command: RequestChatTurn) -> list[Lorebook]:
@@ -137,4 +141,5 @@ def plan_prompt(
         post_history=render(character.post_history_instructions, macros).strip(),
         instruction=_instruction(command, history),
         memory=rank(memory.items, [m.content for m in history]) if memory else (),
+        system_with_lore=partial(system_prompt, command, memory=memory) if system is None else None,
     )
