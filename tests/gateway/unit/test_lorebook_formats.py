@@ -136,3 +136,11 @@ def test_decorators_are_stripped() -> None:
 def test_what_is_no_lorebook_is_refused(doc: object) -> None:
     with pytest.raises(MalformedLorebookError):
         read_lorebook_file(doc, ImportWarnings())
+
+
+def test_an_over_long_entry_id_is_replaced_with_a_warning() -> None:
+    warnings = ImportWarnings()
+    doc = {"spec": "lorebook_v3", "data": {"entries": [{"id": "x" * 300, "content": "c"}]}}
+    [entry] = read_lorebook_file(doc, warnings).entries
+    assert entry.id and len(entry.id) <= 200 and entry.card_id == "x" * 300
+    assert any("over 200" in w for w in warnings.as_list())

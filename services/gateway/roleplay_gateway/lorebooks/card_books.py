@@ -21,7 +21,7 @@ from roleplay_gateway.import_warnings import (
     text,
     text_list,
 )
-from roleplay_gateway.lorebooks.schemas import MAX_CONTENT, MAX_ENTRIES, LorebookEntryData
+from roleplay_gateway.lorebooks.schemas import MAX_CONTENT, MAX_ENTRIES, MAX_ID, LorebookEntryData
 
 _BOOK_FIELDS = {
     "name",
@@ -135,8 +135,12 @@ def entry_from_card(e: dict[str, Any], i: int, warnings: ImportWarnings) -> Lore
     position = values.pop("position", None) or (
         "after_char" if e.get("position") == "after_char" else "before_char"
     )
+    own_id = str(card_id) if card_id is not None else ""
+    if len(own_id) > MAX_ID:
+        warnings.add(f"{where}.id is over {MAX_ID} characters; the entry was given another")
+        own_id = ""
     return LorebookEntryData(
-        id=str(card_id) if card_id is not None else "",
+        id=own_id,
         card_id=card_id,
         keys=text_list(e.get("keys"), f"{where}.keys", warnings, limit=500, max_items=100),
         secondary_keys=text_list(

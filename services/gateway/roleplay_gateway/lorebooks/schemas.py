@@ -23,11 +23,12 @@ Role = Literal["system", "user", "assistant"]
 
 MAX_ENTRIES = 2000
 MAX_CONTENT = 100_000
+MAX_ID = 200
 KeyText = Annotated[SafeText, Field(max_length=500)]
 
 
 class LorebookEntryData(BaseModel):
-    id: SafeText = Field(default="", max_length=200, description="Given when left empty.")
+    id: SafeText = Field(default="", max_length=MAX_ID, description="Given when left empty.")
     keys: list[KeyText] = Field(default_factory=list, max_length=100)
     secondary_keys: list[KeyText] = Field(default_factory=list, max_length=100)
     selective_logic: SelectiveLogic = "and_any"
