@@ -144,3 +144,9 @@ def test_an_over_long_entry_id_is_replaced_with_a_warning() -> None:
     [entry] = read_lorebook_file(doc, warnings).entries
     assert entry.id and len(entry.id) <= 200 and entry.card_id == "x" * 300
     assert any("over 200" in w for w in warnings.as_list())
+
+
+def test_book_settings_are_kept_within_what_a_lorebook_accepts() -> None:
+    doc = {"spec": "lorebook_v3", "data": {"scan_depth": -3, "token_budget": 10**9, "entries": []}}
+    book = read_lorebook_file(doc, ImportWarnings())
+    assert (book.scan_depth, book.token_budget) == (0, 1_000_000)

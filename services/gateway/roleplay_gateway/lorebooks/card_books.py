@@ -21,7 +21,14 @@ from roleplay_gateway.import_warnings import (
     text,
     text_list,
 )
-from roleplay_gateway.lorebooks.schemas import MAX_CONTENT, MAX_ENTRIES, MAX_ID, LorebookEntryData
+from roleplay_gateway.lorebooks.schemas import (
+    MAX_CONTENT,
+    MAX_ENTRIES,
+    MAX_ID,
+    MAX_SCAN_DEPTH,
+    MAX_TOKEN_BUDGET,
+    LorebookEntryData,
+)
 
 _BOOK_FIELDS = {
     "name",
@@ -79,8 +86,8 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
         description=text(
             book.get("description"), "character_book.description", warnings, limit=20_000
         ),
-        scan_depth=integer(book.get("scan_depth")),
-        token_budget=integer(book.get("token_budget")),
+        scan_depth=bounded_number(book.get("scan_depth"), MAX_SCAN_DEPTH),
+        token_budget=bounded_number(book.get("token_budget"), MAX_TOKEN_BUDGET),
         recursive_scanning=boolean(book.get("recursive_scanning")),
         extensions=mapping(book.get("extensions"), "character_book.extensions", warnings),
         extra={k: v for k, v in book.items() if k not in _BOOK_FIELDS},
@@ -95,6 +102,12 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
         warnings,
     )
     return out
+
+
+def bounded_number(value: Any, most: int) -> int | None:
+    """A book's number setting within what a lorebook accepts (0 to `most`), or None."""
+    number = integer(value)
+    return None if number is None else max(0, min(most, number))
 
 
 def is_entry(entry: Any, index: int, warnings: ImportWarnings) -> bool:

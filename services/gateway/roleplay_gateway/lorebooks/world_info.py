@@ -5,10 +5,12 @@ from either format writes out as the other.
 
 What world info has no field for travels where SillyTavern keeps it: `originalData`, the whole
 card book (SillyTavern writes it when it turns a card's book into world info) with the book's
-`scan_depth`, `token_budget`, `recursive_scanning` and each entry's `priority`, `name` and own
-`id`. Its entries are matched to the world info ones by `uid` (given as on export); the world
-info entries stay the truth for everything they carry. `use_regex` is written in the keys
-(`world_info_keys`), and an entry with a `name` but no `comment` shows the name as its title.
+`scan_depth`, `token_budget`, `recursive_scanning`, `extensions` and each entry's `priority`,
+`name` and own `id`; each entry's card `extensions` go in its `extensions` (SillyTavern keeps
+them there too). `originalData`'s entries are matched to the world info ones by `uid` (given
+as on export); the world info entries stay the truth for everything they carry. `use_regex`
+is written in the keys (`world_info_keys`), and an entry with a `name` but no `comment` shows
+the name as its title.
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ from roleplay_gateway.import_warnings import ImportWarnings, boolean, integer, m
 from roleplay_gateway.lorebooks.card_books import (
     BookData,
     bounded,
+    bounded_number,
     card_book,
     entry_from_card,
     extensions_for_export,
     is_entry,
 )
-from roleplay_gateway.lorebooks.schemas import MAX_ENTRIES, LorebookEntryData
+from roleplay_gateway.lorebooks.schemas import (
+    MAX_ENTRIES,
+    MAX_SCAN_DEPTH,
+    MAX_TOKEN_BUDGET,
+    LorebookEntryData,
+)
 from roleplay_gateway.lorebooks.world_info_keys import (
     exported_as,
     is_slashed,
@@ -89,9 +97,9 @@ def book_from_world_info(doc: dict[str, Any], warnings: ImportWarnings) -> BookD
             warnings,
             limit=20_000,
         ),
-        scan_depth=integer(original.get("scan_depth")),
+        scan_depth=bounded_number(original.get("scan_depth"), MAX_SCAN_DEPTH),
+        token_budget=bounded_number(original.get("token_budget"), MAX_TOKEN_BUDGET),
         extensions=mapping(original.get("extensions"), "originalData.extensions", warnings),
-        token_budget=integer(original.get("token_budget")),
         recursive_scanning=boolean(original.get("recursive_scanning")),
         extra={
             k: v for k, v in doc.items() if k not in ("entries", "name", "description", _ORIGINAL)
