@@ -55,20 +55,24 @@ async def impersonate(command: RequestChatTurn, request: Request) -> StreamingRe
         conversation = await get_conversation(session, command.conversation_id)
         if conversation is None or conversation.user_id != command.user_id:
             raise not_found("conversation")
-        rows = await recent_history(
+        recent = await recent_history(
             session, command.conversation_id, limit=runner.settings.history_limit
         )
         memory = await conversation_memory(session, conversation)
-    history = [HistoryMessage(sender, content) for sender, content in rows]
+    history = [HistoryMessage(sender, content) for sender, content in recent.messages]
     return StreamingResponse(
-        _stream(runner, command, history, memory),
+        _stream(runner, command, history, memory, recent.total),
         media_type="text/event-stream",
         headers=SSE_HEADERS,
     )
 
 
 async def _stream(
-    runner: TurnRunner, command: RequestChatTurn, history: list[HistoryMessage], memory: Memory
+    runner: TurnRunner,
+    command: RequestChatTurn,
+    history: list[HistoryMessage],
+    memory: Memory,
+    message_count: int,
 ) -> AsyncIterator[str]:
     turn_id = str(command.turn_id)
     yield _frame(
@@ -81,7 +85,7 @@ async def _stream(
             "kind": "impersonate",
         },
     )
-    plan = plan_prompt(command, history, memory=memory)
+    plan = plan_prompt(command, history, memory=memory, message_count=message_count)
     estimated_in: dict[str, int] = {}
     pieces: asyncio.Queue[str] = asyncio.Queue()
 

@@ -79,20 +79,23 @@ async def prompt_preview(
     if conversation is None or conversation.user_id != command.user_id:
         raise not_found("conversation")
     settings: ChatSettings = request.app.state.turns.settings
-    messages = await recent_history(session, command.conversation_id, limit=settings.history_limit)
+    recent = await recent_history(session, command.conversation_id, limit=settings.history_limit)
+    messages, total = recent.messages, recent.total
     if command.kind == "regenerate":
         last = max(
             (i for i, (sender, _) in enumerate(messages) if sender == "assistant"), default=None
         )
-        messages = messages[:last] if last is not None else messages
+        if last is not None:
+            messages, total = messages[:last], total - (len(messages) - last)
     history = [HistoryMessage(sender, content) for sender, content in messages]
     if command.kind == "send" and command.content:
         history = [*history, HistoryMessage("user", command.content)][-settings.history_limit :]
+        total += 1
     memory = await conversation_memory(session, conversation)
     route = command.routes[0]
     max_output = command.generation.max_tokens or route.max_output_tokens
     prompt = assemble(
-        plan_prompt(command, history, memory=memory),
+        plan_prompt(command, history, memory=memory, message_count=total),
         context_window=route.context_window,
         max_output_tokens=max_output,
         count=counter_for(route.model_name),

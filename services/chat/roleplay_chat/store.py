@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -158,20 +159,37 @@ async def get_conversation(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class RecentHistory:
+    messages: list[tuple[str, str]]
+    """`(sender, content)` of the newest messages, oldest first."""
+    total: int
+    """How many messages the conversation holds, `messages` being only its newest."""
+
+
 async def recent_history(
     session: AsyncSession, conversation_id: uuid.UUID, *, limit: int
-) -> list[tuple[str, str]]:
-    """`(sender, content)` of the newest `limit` messages, oldest first: only the columns a
-    prompt needs, without loading whole messages."""
+) -> RecentHistory:
+    """The newest `limit` messages with only the columns a prompt needs, and the
+    conversation's message count, in one statement (the count is an index-only subquery)."""
+    total = (
+        sa.select(sa.func.count())
+        .select_from(MESSAGES)
+        .where(MESSAGES.c.conversation_id == conversation_id)
+        .scalar_subquery()
+    )
     rows = (
         await session.execute(
-            sa.select(MESSAGES.c.sender, MESSAGES.c.content)
+            sa.select(MESSAGES.c.sender, MESSAGES.c.content, total.label("total"))
             .where(MESSAGES.c.conversation_id == conversation_id)
             .order_by(MESSAGES.c.position.desc())
             .limit(limit)
         )
     ).all()
-    return [(sender, content) for sender, content in reversed(rows)]
+    return RecentHistory(
+        messages=[(sender, content) for sender, content, _ in reversed(rows)],
+        total=rows[0].total if rows else 0,
+    )
 
 
 async def last_assistant_message(

@@ -102,6 +102,8 @@ class Prepared:
 
     history: list[HistoryMessage]
     memory: Memory
+    message_count: int
+    """The conversation's length as `history` counts it (history is only its newest part)."""
 
 
 class TurnRunner:
@@ -266,7 +268,7 @@ class TurnRunner:
         acknowledged: the provider call does not wait for the broker) before the turn ends.
         `restart_after`: the last `seq` a stopped instance published for this turn."""
         history, memory = prepared.history, prepared.memory
-        plan = plan_prompt(command, history, memory=memory)
+        plan = plan_prompt(command, history, memory=memory, message_count=prepared.message_count)
         estimated_in: dict[str, int] = {}
         prompts: dict[str, ChatPrompt] = {}
         reply_stream = ReplyStream(
@@ -405,16 +407,18 @@ class TurnRunner:
     async def _prepare(
         self, session: AsyncSession, command: RequestChatTurn, conversation: Conversation
     ) -> Prepared:
-        messages = await recent_history(
+        recent = await recent_history(
             session, command.conversation_id, limit=self.settings.history_limit
         )
+        messages, total = recent.messages, recent.total
         if command.kind == "regenerate" and messages and messages[-1][0] == "assistant":
             # A new swipe of the newest reply. When the newest message is the user's (its
             # turn failed), regenerate answers it instead.
-            messages = messages[:-1]
+            messages, total = messages[:-1], total - 1
         return Prepared(
             history=[HistoryMessage(sender, content) for sender, content in messages],
             memory=await conversation_memory(session, conversation),
+            message_count=total,
         )
 
     async def _complete(

@@ -12,6 +12,7 @@ from roleplay_common.events import (
     DepthPrompt,
     Lorebook,
     LorebookEntry,
+    PromptTemplate,
     SceneContext,
 )
 from tests.chat.unit.test_prompt import command
@@ -160,3 +161,53 @@ def test_a_replayed_command_activates_and_renders_the_same() -> None:
     once = assemble(plan, context_window=4096, max_output_tokens=256)
     again = assemble(plan, context_window=4096, max_output_tokens=256)
     assert once.messages == again.messages == first[0]
+
+
+def test_activation_decorators_count_the_whole_chat_not_the_history_read() -> None:
+    book = Lorebook(
+        entries=[
+            LorebookEntry(id="late", keys=["storm"], content="@@activate_only_after 250\nLate."),
+            LorebookEntry(id="every", keys=["storm"], content="@@activate_only_every 7\nTick."),
+        ]
+    )
+    turn = command(lorebooks=[book])
+    history = [*chat(199), HistoryMessage("user", "the storm")]  # the newest 200 of a longer chat
+
+    def activated(message_count: int | None) -> list[str]:
+        plan = plan_prompt(turn, history, message_count=message_count)
+        return [a.compiled.entry.id for a in plan.activations]
+
+    assert activated(None) == []  # 200 messages: neither 250 yet nor a multiple of 7
+    assert activated(251) == ["late"]
+    assert activated(252) == ["late", "every"]
+    assert activated(203) == ["every"]
+
+
+def test_position_personality_and_scenario_go_inside_those_fields() -> None:
+    book = Lorebook(
+        entries=[
+            LorebookEntry(
+                id="fear", keys=["sea"], content="@@position personality\nFears {{user}}."
+            ),
+            LorebookEntry(id="gale", keys=["sea"], content="@@position scenario\nA gale rises."),
+            LorebookEntry(id="plain", keys=["sea"], content="@@position after_desc\nSalt air."),
+        ]
+    )
+    history = [HistoryMessage("user", "To the sea!")]
+    turn = command(lorebooks=[book], template=None)
+    prompt = assemble(plan_prompt(turn, history), context_window=4096, max_output_tokens=256)
+    system = prompt.messages[0]["content"]
+    assert "Personality: curious and dry-witted\nFears Ash.\nScenario: a storm at sea\n" in system
+    assert "Scenario: a storm at sea\nA gale rises.\n" in system
+    assert system.count("Fears Ash.") == 1 and system.count("A gale rises.") == 1
+    assert system.index("Salt air.") > system.index("Stay in character.")
+    assert all(r.inserted for r in activation_records(prompt))
+    assert prompt.tokens_in <= prompt.budget
+    # A template with no personality or scenario: the entries go after the character.
+    bare = command(
+        lorebooks=[book], template=PromptTemplate(name="t", system_prompt="Be {{char}}.")
+    )
+    system = assemble(
+        plan_prompt(bare, history), context_window=4096, max_output_tokens=256
+    ).messages[0]["content"]
+    assert system.startswith("Be Mira.") and "Fears Ash." in system and "A gale rises." in system

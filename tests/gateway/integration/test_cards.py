@@ -3,6 +3,7 @@ portrait, CHARX assets kept in object storage, warnings for what was mended."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import uuid
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from roleplay_common.storage import PORTRAITS
 from roleplay_gateway.characters.cards import png_chunks
@@ -154,6 +155,33 @@ async def test_charx_assets_are_kept_in_object_storage(
     assert_error(await user.get(f"/v1/lorebooks/{keeper['lorebook_id']}"), 404)
 
 
+async def test_png_asset_chunks_come_back_in_png_and_charx_exports(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = json.loads(KEEPER)
+    card["data"]["assets"] = [
+        {"type": "emotion", "uri": "__asset:0", "name": "joy", "ext": "webp"},
+    ]
+    info = PngImagePlugin.PngInfo()
+    info.add_text("ccv3", base64.b64encode(json.dumps(card).encode()).decode())
+    info.add_text("chara-ext-asset_:0", base64.b64encode(b"RIFF joy WEBP").decode())
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, format="PNG", pnginfo=info)
+    keeper = await import_card(user, "keeper.png", png.getvalue())
+
+    exported = (await export(user, keeper["id"], format="png")).content
+    texts = png_chunks.read_text_chunks(exported)
+    assert base64.b64decode(texts["chara-ext-asset_:0"]) == b"RIFF joy WEBP"
+    assert json.loads(base64.b64decode(texts["ccv3"]))["data"]["assets"] == card["data"]["assets"]
+
+    archive = (await export(user, keeper["id"], format="charx")).content
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read("assets/emotion/images/0.webp") == b"RIFF joy WEBP"
+        assets = json.loads(z.read("card.json"))["data"]["assets"]
+    assert {"type": "emotion", "uri": "embeded://assets/emotion/images/0.webp"}.items() <= (
+        next(a for a in assets if a["name"] == "joy").items()
+    )
+
+
 async def test_untidy_cards_import_with_warnings(new_user: NewCaller) -> None:
     user = await new_user()
     card = {
@@ -172,6 +200,56 @@ async def test_untidy_cards_import_with_warnings(new_user: NewCaller) -> None:
     assert imported["alternate_greetings"] == ["Hello."] and imported["tags"] == ["ok", "7"]
     assert imported["lorebook_id"] is None
     assert len(imported["warnings"]) == 4, imported["warnings"]
+
+
+async def test_what_an_import_keeps_a_patch_accepts(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = {
+        "spec": "chara_card_v2",
+        "data": {
+            "name": "Long",
+            "description": "d" * 60_000,
+            "alternate_greetings": [f"Hello {i}" for i in range(120)],
+            "creator": "c" * 600,
+        },
+    }
+    imported = await import_card(user, "long.json", json.dumps(card).encode())
+    assert len(imported["description"]) == 60_000 and len(imported["alternate_greetings"]) == 120
+    assert len(imported["creator"]) == 500  # the character's own bound, with a warning
+    assert len(imported["warnings"]) == 1
+    edited = {
+        "description": imported["description"] + " more",
+        "alternate_greetings": [*imported["alternate_greetings"], "One more"],
+        "creator": imported["creator"],
+    }
+    patched = await user.patch(f"/v1/characters/{imported['id']}", json=edited)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"].endswith(" more")
+    assert len(patched.json()["alternate_greetings"]) == 121
+    too_long = await user.patch(
+        f"/v1/characters/{imported['id']}", json={"description": "d" * 100_001}
+    )
+    assert_error(too_long, 422, "validation_error")
+
+
+async def test_a_pygmalion_card_imports(new_user: NewCaller) -> None:
+    user = await new_user()
+    card = {
+        "char_name": "Old Bot",
+        "char_persona": "A keeper of few words.",
+        "world_scenario": "Night.",
+        "char_greeting": "Who goes there?",
+        "example_dialogue": "<START>\n{{char}}: Hm.",
+    }
+    imported = await import_card(user, "old.json", json.dumps(card).encode())
+    assert (imported["name"], imported["description"], imported["scenario"]) == (
+        "Old Bot",
+        "A keeper of few words.",
+        "Night.",
+    )
+    assert imported["first_message"] == "Who goes there?"
+    assert imported["example_dialogue"] == "<START>\n{{char}}: Hm."
+    assert len(imported["warnings"]) == 1 and "Pygmalion" in imported["warnings"][0]
 
 
 async def test_a_retried_import_creates_one_character(new_user: NewCaller) -> None:

@@ -214,6 +214,51 @@ def test_charx_keeps_assets_and_the_portrait_becomes_its_icon() -> None:
     assert written["data"]["assets"][0]["uri"] == "embeded://assets/icon/images/main.png"
 
 
+def png_with_asset_chunks() -> tuple[bytes, dict[str, Any]]:
+    card = json.loads(json.dumps(KEEPER))
+    card["data"]["assets"] = [
+        {"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"},
+        {"type": "emotion", "uri": "__asset:0", "name": "joy", "ext": "webp"},
+        {"type": "x_voice", "uri": "__asset:1", "name": "hum", "ext": "ogg"},
+    ]
+    info = PngImagePlugin.PngInfo()
+    info.add_text("ccv3", base64.b64encode(json.dumps(card).encode()).decode())
+    info.add_text("chara-ext-asset_:0", base64.b64encode(b"RIFF joy WEBP").decode())
+    info.add_text("chara-ext-asset_1", base64.b64encode(b"OggS hum").decode())
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue(), card
+
+
+def test_png_asset_chunks_are_written_back_and_moved_into_a_charx() -> None:
+    png, card = png_with_asset_chunks()
+    result = card_import.read("maren.png", png)
+    files = {"__asset:0": b"RIFF joy WEBP", "__asset:1": b"OggS hum"}
+    assert result.files == files
+    character, book, _ = imported("maren.png", png)
+    v3, v2 = cards.to_card(character, book), cards.to_card(character, book, version=2)
+
+    exported = cards.card_png(v3, v2, png, files)
+    texts = png_chunks.read_text_chunks(exported)
+    assert base64.b64decode(texts["chara-ext-asset_:0"]) == b"RIFF joy WEBP"
+    again = card_import.read("again.png", exported)
+    assert again.files == files
+    assert again.fields.values["assets"] == card["data"]["assets"]
+
+    archive = cards.card_charx(v3, files, png)
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read("assets/emotion/images/0.webp") == b"RIFF joy WEBP"
+        assert z.read("assets/x_voice/audio/1.ogg") == b"OggS hum"
+        uris = [a["uri"] for a in json.loads(z.read("card.json"))["data"]["assets"]]
+    assert uris[1:] == [
+        "embeded://assets/emotion/images/0.webp",
+        "embeded://assets/x_voice/audio/1.ogg",
+    ]
+    from_charx = card_import.read("again.charx", archive)
+    assert from_charx.files["assets/emotion/images/0.webp"] == b"RIFF joy WEBP"
+    assert v3["data"]["assets"][1]["uri"] == "__asset:0"  # the card itself is left as it was
+
+
 def test_a_nameless_card_is_named_after_its_file() -> None:
     for filename, name in (
         ("dir/Old Sailor.card.json", "Old Sailor.card"),
@@ -228,6 +273,40 @@ def test_a_v1_flat_card_imports() -> None:
     flat = {"name": "Plain", "first_mes": "Hi", "personality": "calm", "char_persona": "x"}
     values = fields_of("pyg.json", json.dumps(flat).encode())
     assert (values["name"], values["first_message"], values["persona"]) == ("Plain", "Hi", "calm")
+
+
+PYGMALION = {
+    "char_name": "Old Bot",
+    "char_persona": "A lighthouse keeper of few words.",
+    "world_scenario": "{{user}} knocks at night.",
+    "char_greeting": "Who goes there?",
+    "example_dialogue": "<START>\n{{char}}: Hm.",
+    "x_tool": "kept",
+}
+
+
+def test_a_pygmalion_card_imports_with_a_warning_naming_the_format() -> None:
+    result = card_import.read("old.json", json.dumps(PYGMALION).encode())
+    values = result.fields.values
+    assert (values["name"], values["description"], values["scenario"]) == (
+        "Old Bot",
+        "A lighthouse keeper of few words.",
+        "{{user}} knocks at night.",
+    )
+    assert (values["first_message"], values["example_dialogue"]) == (
+        "Who goes there?",
+        "<START>\n{{char}}: Hm.",
+    )
+    [warning] = result.warnings.as_list()
+    assert "Pygmalion" in warning and "char_persona" in warning
+    character = Character(id=uuid.uuid4(), owner_id=uuid.uuid4(), **values)
+    data = cards.to_card(character, None)["data"]
+    assert data["name"] == "Old Bot" and data["x_tool"] == "kept"
+    assert not {"char_name", "char_persona", "char_greeting"} & set(data)
+    # A V1 field present wins; its Pygmalion twin stays as an unknown field.
+    both = card_import.read("x.json", json.dumps({**PYGMALION, "name": "New"}).encode())
+    assert both.fields.values["name"] == "New"
+    assert both.fields.values["card_extra"]["data"]["char_name"] == "Old Bot"
 
 
 def v2(**data: Any) -> dict[str, Any]:
@@ -282,6 +361,34 @@ def test_ccv3_with_v2_data_and_a_bad_ccv3_falling_back_to_chara() -> None:
     result = card_import.read("x.png", out.getvalue())
     assert result.fields.values["name"] == "Good"
     assert any("chara" in w for w in result.warnings.as_list())
+
+
+def two_chunks(ccv3: dict[str, Any], chara: dict[str, Any]) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, card in (("ccv3", ccv3), ("chara", chara)):
+        info.add_text(key, base64.b64encode(json.dumps(card).encode()).decode())
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG", pnginfo=info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "not_a_card",
+    [
+        {"spec": "chara_card_v3", "spec_version": "3.0"},  # no `data`
+        {"spec": "chara_card_v3", "data": "Good"},
+        {"spec": "something_else", "data": {"name": "Bad"}},
+        {"hello": "world"},
+    ],
+)
+def test_a_ccv3_chunk_that_is_json_but_no_card_falls_back_to_chara(
+    not_a_card: dict[str, Any],
+) -> None:
+    result = card_import.read("x.png", two_chunks(not_a_card, v2(name="Good")))
+    assert result.fields.values["name"] == "Good"
+    assert any("`ccv3` chunk is not a card" in w for w in result.warnings.as_list())
+    with pytest.raises(cards.MalformedCardError):  # with no `chara` to fall back to
+        card_import.read("x.png", embedded(not_a_card, "ccv3"))
 
 
 def test_warnings_are_bounded() -> None:

@@ -11,14 +11,15 @@ history grows.
 Messages: one system message (lore before the character, the system prompt, lore after it,
 the kept examples), the history with depth insertions (the depth prompt, the author's note
 and lore entries, `depth` messages from the end; 0 is after the newest), the post-history
-instructions, the instruction.
+instructions, the instruction. Entries placed `@@position personality|scenario` go inside
+the system prompt's personality and scenario (after the character when it has neither).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from roleplay_chat.domain.lorebook import Activation, LoreLayout, place
+from roleplay_chat.domain.lorebook import Activation, Insertion, LoreLayout, place
 from roleplay_chat.domain.macros import render
 from roleplay_chat.domain.memory_recall import MemoryNote, section, select
 from roleplay_chat.domain.prompt_blocks import BlockKind, PromptBlock, Role, truncate_to_fit
@@ -67,6 +68,20 @@ class ChatPrompt:
 def _lore_source(activation: Activation) -> str:
     book = activation.book.book
     return f"lorebook:{book.source}:{book.id or book.name}:{activation.compiled.entry.id}"
+
+
+def _with_lore_inside(plan: PromptPlan, lore: LoreLayout) -> tuple[str, list[Insertion]]:
+    """The system prompt with the entries placed inside the character's personality and
+    scenario, and the entries after the character: those placed there, and those the prompt
+    had no personality or scenario for (a template without them)."""
+    inside = [*lore.personality, *lore.scenario]
+    if not inside or plan.system_with_lore is None:
+        return plan.system, [*lore.after_char, *inside]
+    system = plan.system_with_lore(
+        personality_lore="\n".join(i.text for i in lore.personality),
+        scenario_lore="\n".join(i.text for i in lore.scenario),
+    )
+    return system, [*lore.after_char, *(i for i in inside if i.text not in system)]
 
 
 def assemble(
@@ -129,6 +144,7 @@ def assemble(
         render=lambda text: clean(render(text, macros).strip()),
     )
     remaining = available - fixed - newest_cost - lore.tokens
+    system, after_char = _with_lore_inside(plan, lore)
 
     kept: list[HistoryMessage] = history[-1:]
     for message in reversed(history[:-1]):
@@ -155,10 +171,10 @@ def assemble(
 
     for item in lore.before_char:
         block("lore_before", _lore_source(item.activation), "system", item.text)
-    block("system", "template+character", "system", plan.system)
+    block("system", "template+character", "system", system)
     if memory_text:
         block("memory", "memory:" + ",".join(n.id for n in memory), "system", memory_text)
-    for item in lore.after_char:
+    for item in after_char:
         block("lore_after", _lore_source(item.activation), "system", item.text)
     for example in examples:
         block("example", "character.example_dialogue", "system", clean(example))
@@ -203,7 +219,7 @@ def assemble(
         kept=len(kept),
         dropped=len(plan.history) - len(kept),
         max_tokens=max(min(max_output_tokens, context_window - tokens_in), 16),
-        system=plan.system,
+        system=system,
         blocks=blocks,
         lore=lore,
         activations=plan.activations,

@@ -10,8 +10,9 @@ settings. `prompt.assemble` then fits it to one model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from roleplay_chat.domain.lorebook import Activation, activate
 from roleplay_chat.domain.lorebook.cache import compiled_books
@@ -56,6 +57,9 @@ class PromptPlan:
     instruction: str | None = None
     memory: Sequence[MemoryNote] = ()
     """Memory items in the order they are offered to the budget (pinned, then relevant)."""
+    system_with_lore: Callable[..., str] | None = None
+    """The system prompt again with lorebook text inside the character's personality and
+    scenario (`personality_lore=`, `scenario_lore=`); None when `system` was given."""
 
 
 def turn_books(command: RequestChatTurn) -> list[Lorebook]:
@@ -92,16 +96,19 @@ def plan_prompt(
     *,
     memory: Memory | None = None,
     system: str | None = None,
+    message_count: int | None = None,
 ) -> PromptPlan:
     """The turn's prompt before it meets a model's budget. `history` is oldest first and
-    already ends with the current user message for a `send`."""
+    already ends with the current user message for a `send`; `message_count` is the whole
+    chat's length counted the same way (`history` holds at most the newest `history_limit`
+    messages), which `@@activate_only_after` and `@@activate_only_every` count."""
     macros = macro_context(command)
     character = command.character
     activations = activate(
         compiled_books(turn_books(command)),
         [m.content for m in history],
         seed=str(command.turn_id),
-        message_count=len(history),
+        message_count=len(history) if message_count is None else message_count,
     )
     depth_prompt = None
     if character.depth_prompt is not None and character.depth_prompt.prompt.strip():
@@ -134,4 +141,5 @@ def plan_prompt(
         post_history=render(character.post_history_instructions, macros).strip(),
         instruction=_instruction(command, history),
         memory=rank(memory.items, [m.content for m in history]) if memory else (),
+        system_with_lore=partial(system_prompt, command, memory=memory) if system is None else None,
     )

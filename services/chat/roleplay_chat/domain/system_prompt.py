@@ -148,15 +148,28 @@ def fill(template: str, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), template)
 
 
+def _joined(field: str, extra: str) -> str:
+    return f"{field}\n{extra}" if field.strip() and extra else field or extra
+
+
 def system_prompt(
-    command: RequestChatTurn, *, scene_context: str | None = None, memory: Memory | None = None
+    command: RequestChatTurn,
+    *,
+    scene_context: str | None = None,
+    memory: Memory | None = None,
+    personality_lore: str = "",
+    scenario_lore: str = "",
 ) -> str:
+    """`personality_lore` and `scenario_lore`: lorebook text placed inside the character's
+    personality and scenario (`@@position personality|scenario`), already rendered."""
     template: PromptTemplate | None = command.template
     character, persona = command.character, command.persona
     macros = macro_context(command)
     if scene_context is None:
         scene_context = scene_text(command.scene, macros)
     values = placeholders(character, persona, scene_context, macros)
+    values["character_personality"] = _joined(values["character_personality"], personality_lore)
+    values["scenario"] = _joined(values["scenario"], scenario_lore)
     template_text = template.system_prompt if template else DEFAULT_TEMPLATE
     base = fill(template_text, values).strip()
     if character.system_prompt and "{{character_goals}}" not in template_text:

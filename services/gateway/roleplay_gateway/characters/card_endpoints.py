@@ -131,13 +131,13 @@ async def export_character(
                 portrait = (await runtime.storage.get(PORTRAITS, character.portrait_key)).data
             except ObjectNotFoundError:
                 portrait = None  # the card still exports, on a placeholder
-        files = (
-            await card_import.stored_files(runtime.storage, character) if format == "charx" else {}
+        files = await card_import.stored_files(
+            runtime.storage, character, png_assets_only=format == "png"
         )
     v3 = cards.to_card(character, book, version=3)
     if format == "png":
         v2 = cards.to_card(character, book, version=2)
-        png = await asyncio.to_thread(cards.card_png, v3, v2, portrait)
+        png = await asyncio.to_thread(cards.card_png, v3, v2, portrait, files)
         return Response(png, media_type="image/png", headers=disposition)
     archive = await asyncio.to_thread(cards.card_charx, v3, files, portrait)
     return Response(archive, media_type="application/zip", headers=disposition)

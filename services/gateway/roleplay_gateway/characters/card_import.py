@@ -2,7 +2,8 @@
 art kept as the portrait and its embedded assets kept in object storage.
 
 Assets live in the portraits bucket under `{character_id}/assets/{path}`; the character
-records which object holds each (`asset_keys`), so a CHARX export puts them back.
+records which object holds each (`asset_keys`), so an export puts them back: a CHARX holds
+them all (a PNG's chunks moved under `assets/`), a PNG its asset chunks again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from roleplay_common.storage import PORTRAITS, ObjectNotFoundError, ObjectStorage
 from roleplay_gateway.characters import cards
 from roleplay_gateway.characters.cards.charx import EMBEDDED
+from roleplay_gateway.characters.cards.png_assets import PNG_ASSET
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.store import Character
 from roleplay_gateway.import_warnings import ImportWarnings, file_stem
@@ -63,7 +65,7 @@ def _file_key(uri: str) -> str | None:
     """Where an asset's bytes sit among the uploaded files, for an embedded `uri`."""
     if uri.startswith(EMBEDDED):
         return uri[len(EMBEDDED) :]
-    if uri.startswith("__asset:"):
+    if uri.startswith(PNG_ASSET):
         return uri
     return None
 
@@ -90,12 +92,15 @@ async def keep_files(storage: ObjectStorage, character: Character, imported: Imp
     character.asset_keys = keys
 
 
-async def stored_files(storage: ObjectStorage, character: Character) -> dict[str, bytes]:
-    """The embedded files of the card, by the path a CHARX holds them at."""
+async def stored_files(
+    storage: ObjectStorage, character: Character, *, png_assets_only: bool = False
+) -> dict[str, bytes]:
+    """The embedded files of the card, by the path it addresses them with (a CHARX member's
+    path, `__asset:{path}` for a PNG asset chunk); only the latter with `png_assets_only`."""
     out: dict[str, bytes] = {}
     for path, key in character.asset_keys.items():
-        if path.startswith("__asset:"):
-            continue  # PNG asset chunks: not part of a CHARX
+        if png_assets_only and not path.startswith(PNG_ASSET):
+            continue
         try:
             out[path] = (await storage.get(PORTRAITS, key)).data
         except ObjectNotFoundError:

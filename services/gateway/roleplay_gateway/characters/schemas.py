@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,7 +14,16 @@ from roleplay_common.text import SafeJsonObject, SafeText
 
 Rating = Literal["sfw", "nsfw"]
 Visibility = Literal["private", "public"]
-Text = Field(default="", max_length=20_000)
+LONG_TEXT_MAX = 100_000
+"""A character's long text (description, persona, greetings, ...): what a card import keeps,
+so a PATCH accepts what an import stored."""
+LIST_MAX = 200
+"""Greetings and tags: as many as a card import keeps."""
+NICKNAME_MAX = 120
+CREATOR_MAX = 500
+VERSION_MAX = 200
+Text = Field(default="", max_length=LONG_TEXT_MAX)
+ItemText = Annotated[SafeText, Field(max_length=LONG_TEXT_MAX)]
 
 
 class CharacterCreate(BaseModel):
@@ -24,7 +33,7 @@ class CharacterCreate(BaseModel):
     persona: SafeText = Text
     system_prompt: SafeText = Text
     first_message: SafeText = Text
-    alternate_greetings: list[SafeText] = Field(default_factory=list, max_length=50)
+    alternate_greetings: list[ItemText] = Field(default_factory=list, max_length=LIST_MAX)
     example_dialogue: SafeText = Text
     scenario: SafeText = Text
     content_rating: Rating = "sfw"
@@ -33,15 +42,15 @@ class CharacterCreate(BaseModel):
     consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
     appearance_tags: list[SafeText] = Field(default_factory=list, max_length=100)
     image_url: SafeText | None = Field(default=None, max_length=2000)
-    tags: list[SafeText] = Field(default_factory=list, max_length=100)
+    tags: list[ItemText] = Field(default_factory=list, max_length=LIST_MAX)
     nickname: SafeText = Field(
-        default="", max_length=120, description="Replaces the name in `{{char}}`."
+        default="", max_length=NICKNAME_MAX, description="Replaces the name in `{{char}}`."
     )
     post_history_instructions: SafeText = Text
-    creator: SafeText = Field(default="", max_length=500)
+    creator: SafeText = Field(default="", max_length=CREATOR_MAX)
     creator_notes: SafeText = Text
-    character_version: SafeText = Field(default="", max_length=200)
-    group_only_greetings: list[SafeText] = Field(default_factory=list, max_length=50)
+    character_version: SafeText = Field(default="", max_length=VERSION_MAX)
+    group_only_greetings: list[ItemText] = Field(default_factory=list, max_length=LIST_MAX)
     extensions: SafeJsonObject = Field(
         default_factory=dict, description="The card's `extensions`, kept as given."
     )
@@ -59,26 +68,26 @@ class CharacterUpdate(Changes):
     nullable = frozenset({"consistency_method", "image_url", "lorebook_id"})
 
     name: SafeText | None = Field(default=None, min_length=1, max_length=120)
-    description: SafeText | None = Field(default=None, max_length=20_000)
-    persona: SafeText | None = Field(default=None, max_length=20_000)
-    system_prompt: SafeText | None = Field(default=None, max_length=20_000)
-    first_message: SafeText | None = Field(default=None, max_length=20_000)
-    alternate_greetings: list[SafeText] | None = Field(default=None, max_length=50)
-    example_dialogue: SafeText | None = Field(default=None, max_length=20_000)
-    scenario: SafeText | None = Field(default=None, max_length=20_000)
+    description: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    persona: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    system_prompt: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    first_message: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    alternate_greetings: list[ItemText] | None = Field(default=None, max_length=LIST_MAX)
+    example_dialogue: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    scenario: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
     content_rating: Rating | None = None
     visibility: Visibility | None = None
     scene_behavior_rules: SafeJsonObject | None = None
     consistency_method: Literal["seed_locked", "i2i_reference", "hybrid"] | None = None
     appearance_tags: list[SafeText] | None = Field(default=None, max_length=100)
     image_url: SafeText | None = Field(default=None, max_length=2000)
-    tags: list[SafeText] | None = Field(default=None, max_length=100)
-    nickname: SafeText | None = Field(default=None, max_length=120)
-    post_history_instructions: SafeText | None = Field(default=None, max_length=20_000)
-    creator: SafeText | None = Field(default=None, max_length=500)
-    creator_notes: SafeText | None = Field(default=None, max_length=20_000)
-    character_version: SafeText | None = Field(default=None, max_length=200)
-    group_only_greetings: list[SafeText] | None = Field(default=None, max_length=50)
+    tags: list[ItemText] | None = Field(default=None, max_length=LIST_MAX)
+    nickname: SafeText | None = Field(default=None, max_length=NICKNAME_MAX)
+    post_history_instructions: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    creator: SafeText | None = Field(default=None, max_length=CREATOR_MAX)
+    creator_notes: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
+    character_version: SafeText | None = Field(default=None, max_length=VERSION_MAX)
+    group_only_greetings: list[ItemText] | None = Field(default=None, max_length=LIST_MAX)
     extensions: SafeJsonObject | None = None
     lorebook_id: uuid.UUID | None = None
     lorebook_ids: list[uuid.UUID] | None = Field(default=None, max_length=20)
@@ -107,9 +116,9 @@ class SceneTemplateUpdate(Changes):
     nullable = frozenset({"preview_image_url"})
 
     name: SafeText | None = Field(default=None, min_length=1, max_length=120)
-    description: SafeText | None = Field(default=None, max_length=20_000)
+    description: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
     setting: SafeText | None = Field(default=None, max_length=20_000)
-    scenario: SafeText | None = Field(default=None, max_length=20_000)
+    scenario: SafeText | None = Field(default=None, max_length=LONG_TEXT_MAX)
     scene_prompt: SafeText | None = Field(default=None, max_length=20_000)
     atmosphere: SafeText | None = Field(default=None, max_length=20_000)
     scene_starters: list[SafeText] | None = Field(default=None, max_length=20)

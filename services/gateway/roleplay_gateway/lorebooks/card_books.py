@@ -21,7 +21,14 @@ from roleplay_gateway.import_warnings import (
     text,
     text_list,
 )
-from roleplay_gateway.lorebooks.schemas import MAX_CONTENT, MAX_ENTRIES, LorebookEntryData
+from roleplay_gateway.lorebooks.schemas import (
+    MAX_CONTENT,
+    MAX_ENTRIES,
+    MAX_ID,
+    MAX_SCAN_DEPTH,
+    MAX_TOKEN_BUDGET,
+    LorebookEntryData,
+)
 
 _BOOK_FIELDS = {
     "name",
@@ -79,8 +86,8 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
         description=text(
             book.get("description"), "character_book.description", warnings, limit=20_000
         ),
-        scan_depth=integer(book.get("scan_depth")),
-        token_budget=integer(book.get("token_budget")),
+        scan_depth=bounded_number(book.get("scan_depth"), MAX_SCAN_DEPTH),
+        token_budget=bounded_number(book.get("token_budget"), MAX_TOKEN_BUDGET),
         recursive_scanning=boolean(book.get("recursive_scanning")),
         extensions=mapping(book.get("extensions"), "character_book.extensions", warnings),
         extra={k: v for k, v in book.items() if k not in _BOOK_FIELDS},
@@ -95,6 +102,12 @@ def book_from_card(book: Any, warnings: ImportWarnings) -> BookData:
         warnings,
     )
     return out
+
+
+def bounded_number(value: Any, most: int) -> int | None:
+    """A book's number setting within what a lorebook accepts (0 to `most`), or None."""
+    number = integer(value)
+    return None if number is None else max(0, min(most, number))
 
 
 def is_entry(entry: Any, index: int, warnings: ImportWarnings) -> bool:
@@ -135,8 +148,12 @@ def entry_from_card(e: dict[str, Any], i: int, warnings: ImportWarnings) -> Lore
     position = values.pop("position", None) or (
         "after_char" if e.get("position") == "after_char" else "before_char"
     )
+    own_id = str(card_id) if card_id is not None else ""
+    if len(own_id) > MAX_ID:
+        warnings.add(f"{where}.id is over {MAX_ID} characters; the entry was given another")
+        own_id = ""
     return LorebookEntryData(
-        id=str(card_id) if card_id is not None else "",
+        id=own_id,
         card_id=card_id,
         keys=text_list(e.get("keys"), f"{where}.keys", warnings, limit=500, max_items=100),
         secondary_keys=text_list(

@@ -23,11 +23,14 @@ Role = Literal["system", "user", "assistant"]
 
 MAX_ENTRIES = 2000
 MAX_CONTENT = 100_000
+MAX_ID = 200
+MAX_SCAN_DEPTH = 1000
+MAX_TOKEN_BUDGET = 1_000_000
 KeyText = Annotated[SafeText, Field(max_length=500)]
 
 
 class LorebookEntryData(BaseModel):
-    id: SafeText = Field(default="", max_length=200, description="Given when left empty.")
+    id: SafeText = Field(default="", max_length=MAX_ID, description="Given when left empty.")
     keys: list[KeyText] = Field(default_factory=list, max_length=100)
     secondary_keys: list[KeyText] = Field(default_factory=list, max_length=100)
     selective_logic: SelectiveLogic = "and_any"
@@ -57,8 +60,8 @@ class LorebookEntryData(BaseModel):
 class LorebookCreate(BaseModel):
     name: SafeText = Field(min_length=1, max_length=200)
     description: SafeText = Field(default="", max_length=20_000)
-    scan_depth: int | None = Field(default=None, ge=0, le=1000)
-    token_budget: int | None = Field(default=None, ge=0, le=1_000_000)
+    scan_depth: int | None = Field(default=None, ge=0, le=MAX_SCAN_DEPTH)
+    token_budget: int | None = Field(default=None, ge=0, le=MAX_TOKEN_BUDGET)
     recursive_scanning: bool = False
     visibility: Visibility = "private"
     extensions: SafeJsonObject = Field(default_factory=dict)
@@ -70,8 +73,8 @@ class LorebookUpdate(Changes):
 
     name: SafeText | None = Field(default=None, min_length=1, max_length=200)
     description: SafeText | None = Field(default=None, max_length=20_000)
-    scan_depth: int | None = Field(default=None, ge=0, le=1000)
-    token_budget: int | None = Field(default=None, ge=0, le=1_000_000)
+    scan_depth: int | None = Field(default=None, ge=0, le=MAX_SCAN_DEPTH)
+    token_budget: int | None = Field(default=None, ge=0, le=MAX_TOKEN_BUDGET)
     recursive_scanning: bool | None = None
     visibility: Visibility | None = None
     extensions: SafeJsonObject | None = None

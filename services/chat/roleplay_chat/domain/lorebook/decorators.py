@@ -2,6 +2,8 @@
 
 A `@@@name value` line is a fallback: it applies only when the decorator just before it could
 not be applied (unknown name or bad value). Decorators are stripped from the inserted text.
+`@@position` takes the spec's `before_desc`/`after_desc` (before or after the character, as
+`before_char`/`after_char`), `personality` and `scenario` (inside those of the character).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-Position = Literal["before_char", "after_char", "at_depth"]
+Position = Literal["before_char", "after_char", "at_depth", "personality", "scenario"]
 Role = Literal["system", "user", "assistant"]
 
 _POSITIONS: dict[str, Position] = {
@@ -18,6 +20,8 @@ _POSITIONS: dict[str, Position] = {
     "after_char": "after_char",
     "after_desc": "after_char",
     "at_depth": "at_depth",
+    "personality": "personality",
+    "scenario": "scenario",
 }
 _ROLES: dict[str, Role] = {"system": "system", "user": "user", "assistant": "assistant"}
 

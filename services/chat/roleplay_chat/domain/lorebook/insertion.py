@@ -1,11 +1,12 @@
 """Where activated entries go, and which fit the token budget.
 
 Placement: `@@position` / `@@depth` / `@@role` override the entry's fields (a `@@depth` alone
-means at that depth); at a depth, the role defaults to system and the depth to
-`DEFAULT_DEPTH`. Within each place, entries go by insertion order (lower first, so a higher
-order sits nearer the end). Budget: the character's book before the others, then higher
-`priority` first (none counts as 0), then higher insertion order, are kept while they fit the
-book's `token_budget` and the overall budget; the rest are dropped.
+means at that depth; `@@position personality` / `scenario` puts it inside those fields of the
+character); at a depth, the role defaults to system and the depth to `DEFAULT_DEPTH`. Within
+each place, entries go by insertion order (lower first, so a higher order sits nearer the
+end). Budget: the character's book before the others, then higher `priority` first (none
+counts as 0), then higher insertion order, are kept while they fit the book's `token_budget`
+and the overall budget; the rest are dropped.
 """
 
 from __future__ import annotations
@@ -34,11 +35,21 @@ class LoreLayout:
     before_char: list[Insertion] = field(default_factory=list)
     after_char: list[Insertion] = field(default_factory=list)
     at_depth: list[Insertion] = field(default_factory=list)
+    personality: list[Insertion] = field(default_factory=list)
+    """Inside the character's personality (`@@position personality`)."""
+    scenario: list[Insertion] = field(default_factory=list)
+    """Inside the character's scenario (`@@position scenario`)."""
     dropped: list[Activation] = field(default_factory=list)
 
     @property
     def kept(self) -> list[Insertion]:
-        return [*self.before_char, *self.after_char, *self.at_depth]
+        return [
+            *self.before_char,
+            *self.after_char,
+            *self.at_depth,
+            *self.personality,
+            *self.scenario,
+        ]
 
     @property
     def tokens(self) -> int:
@@ -113,5 +124,7 @@ def place(
         before_char=[i for i in kept if i.position == "before_char"],
         after_char=[i for i in kept if i.position == "after_char"],
         at_depth=[i for i in kept if i.position == "at_depth"],
+        personality=[i for i in kept if i.position == "personality"],
+        scenario=[i for i in kept if i.position == "scenario"],
         dropped=dropped,
     )

@@ -1,8 +1,10 @@
 """Our character (and its lorebook) back to a card: V3 JSON, a V2 backfill, PNG, CHARX.
 
 The V3 card is the whole truth; the V2 backfill drops what V2 has no place for and strips
-V3 decorators from the book's entries. A PNG carries both (`ccv3` and `chara`); a CHARX
-holds `card.json` (V3) and the assets the card embeds.
+V3 decorators from the book's entries. A PNG carries both (`ccv3` and `chara`) and the
+`chara-ext-asset_:{path}` chunks its `__asset:{path}` URIs name; a CHARX holds `card.json`
+(V3) and the assets the card embeds, those of PNG chunks moved to `assets/{type}/{kind}/` and
+their URIs rewritten to `embeded://` (`png_assets`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PIL import Image
 
 from roleplay_gateway.characters.cards import charx, png_chunks
 from roleplay_gateway.characters.cards.normalise import ROLEPLAY_FIELDS
+from roleplay_gateway.characters.cards.png_assets import PNG_ASSET, as_charx_files, chunk_name
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.characters.store import Character
 from roleplay_gateway.lorebooks.card_books import BookData, card_book
@@ -136,23 +139,30 @@ def _png_canvas(portrait: bytes | None) -> bytes:
     return out.getvalue()
 
 
-def card_png(v3: dict[str, Any], v2: dict[str, Any], portrait: bytes | None) -> bytes:
-    """A PNG (the portrait, or a placeholder) carrying the V3 card in `ccv3` and its V2
-    backfill in `chara`."""
-    return png_chunks.with_text_chunks(
-        _png_canvas(portrait), {"chara": _encoded(v2), "ccv3": _encoded(v3)}
-    )
+def card_png(
+    v3: dict[str, Any],
+    v2: dict[str, Any],
+    portrait: bytes | None,
+    files: dict[str, bytes] | None = None,
+) -> bytes:
+    """A PNG (the portrait, or a placeholder) carrying the V3 card in `ccv3`, its V2 backfill
+    in `chara`, and the `__asset:` files among `files` in their `chara-ext-asset_` chunks."""
+    texts = {"chara": _encoded(v2), "ccv3": _encoded(v3)}
+    for path, content in (files or {}).items():
+        if path.startswith(PNG_ASSET):
+            texts[chunk_name(path)] = base64.b64encode(content).decode()
+    return png_chunks.with_text_chunks(_png_canvas(portrait), texts)
 
 
 def card_charx(v3: dict[str, Any], files: dict[str, bytes], portrait: bytes | None) -> bytes:
     """A CHARX: `card.json` and the embedded assets; the portrait becomes the main icon when
     the card names none of its own."""
     card = json.loads(json.dumps(v3))
+    files = as_charx_files(card["data"], files)
     assets: list[dict[str, Any]] = card["data"].get("assets") or []
     has_icon = any(
         a.get("type") == "icon" and str(a.get("uri", "")).startswith(charx.EMBEDDED) for a in assets
     )
-    files = dict(files)
     if portrait and not has_icon:
         files[PORTRAIT_ASSET] = _png_canvas(portrait)
         assets = [

@@ -1,4 +1,5 @@
-"""A card's JSON (V1 flat, V2 or V3) to our character's fields, leniently.
+"""A card's JSON (V1 flat, Pygmalion's older flat fields, V2 or V3) to our character's fields,
+leniently.
 
 Real cards are untidy: a null book, a string where a list belongs, an empty name, the book
 outside `data`, V2 data in a `ccv3` chunk. Each is mended and told back as a warning; only a
@@ -15,7 +16,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from roleplay_gateway.characters.cards.errors import MalformedCardError
-from roleplay_gateway.characters.schemas import CharacterCreate
+from roleplay_gateway.characters.schemas import (
+    CREATOR_MAX,
+    LIST_MAX,
+    LONG_TEXT_MAX,
+    NICKNAME_MAX,
+    VERSION_MAX,
+    CharacterCreate,
+)
 from roleplay_gateway.import_warnings import (
     ImportWarnings,
     mapping,
@@ -24,14 +32,25 @@ from roleplay_gateway.import_warnings import (
 )
 from roleplay_gateway.lorebooks.card_books import BookData, MalformedLorebookError, book_from_card
 
-CARD_TEXT_MAX = 100_000
-"""Longer than any real card's field; the 8 MiB upload bounds the whole card anyway."""
-MAX_LIST_ITEMS = 200
+CARD_TEXT_MAX = LONG_TEXT_MAX
+"""Longer than any real card's field; the 8 MiB upload bounds the whole card anyway. The same
+bound as a character's PATCH, so what an import keeps can be edited."""
+MAX_LIST_ITEMS = LIST_MAX
+SHORT_FIELDS = {"nickname": NICKNAME_MAX, "creator": CREATOR_MAX, "character_version": VERSION_MAX}
+"""Card text fields with a shorter bound (the character's own)."""
 MAX_ASSETS = 500
 NAME_MAX = 120
 UNNAMED = "Unnamed character"
 SPECS = ("chara_card_v2", "chara_card_v3")
 V1_FIELDS = ("name", "description", "personality", "scenario", "first_mes", "mes_example")
+# Pygmalion's (and other old flat cards') field -> V1's, as SillyTavern reads them.
+PYGMALION_FIELDS = {
+    "char_name": "name",
+    "char_persona": "description",
+    "world_scenario": "scenario",
+    "char_greeting": "first_mes",
+    "example_dialogue": "mes_example",
+}
 DATA_FIELDS = {
     *V1_FIELDS,
     "creator_notes",
@@ -98,18 +117,32 @@ def card_data(card: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         raise MalformedCardError(f"unknown card format {str(spec)[:40]!r}")
     if isinstance(inner, dict) and any(k in inner for k in V1_FIELDS):
         return inner, True
-    if any(k in card for k in V1_FIELDS):
-        return card, False
+    flat = with_v1_names(card)
+    if any(k in flat for k in V1_FIELDS):
+        return flat, False
     raise MalformedCardError("unknown card format (expected chara_card_v2 or chara_card_v3)")
+
+
+def with_v1_names(card: dict[str, Any]) -> dict[str, Any]:
+    """A flat card with its Pygmalion fields under V1's names (where V1's are absent); the card
+    itself when it has none to move."""
+    moves = {k: v1 for k, v1 in PYGMALION_FIELDS.items() if k in card and v1 not in card}
+    if not moves:
+        return card
+    return {moves.get(k, k): v for k, v in card.items()}
 
 
 def to_fields(
     card: dict[str, Any], warnings: ImportWarnings, *, fallback_name: str = ""
 ) -> CardFields:
     data, wrapped = card_data(card)
+    if not wrapped and data is not card:
+        moved = ", ".join(k for k in PYGMALION_FIELDS if k in card and k not in data)
+        warnings.add(f"a Pygmalion (old flat) card: {moved} read as V1's fields")
     values: dict[str, Any] = {"role": "ai", "name": _name(data, warnings, fallback_name)}
     for field, column in TEXT_FIELDS.items():
-        values[column] = text(data.get(field), field, warnings, limit=CARD_TEXT_MAX)
+        limit = SHORT_FIELDS.get(field, CARD_TEXT_MAX)
+        values[column] = text(data.get(field), field, warnings, limit=limit)
     for field, column in LIST_FIELDS.items():
         values[column] = text_list(
             data.get(field), field, warnings, limit=CARD_TEXT_MAX, max_items=MAX_LIST_ITEMS

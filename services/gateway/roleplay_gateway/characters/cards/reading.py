@@ -1,5 +1,6 @@
-"""From an uploaded file to the card's JSON object: JSON, PNG/APNG (`ccv3`, else `chara`)
-or CHARX (`card.json`), with the art and embedded assets that came with it.
+"""From an uploaded file to the card's JSON object: JSON, PNG/APNG (`ccv3`, else `chara`, also
+when `ccv3` is not base64 JSON or not a card) or CHARX (`card.json`), with the art and
+embedded assets that came with it.
 
 Everything here is synchronous CPU work; routes run it in a thread. Sizes are bounded by the
 route (8 MiB), JSON nesting by `MAX_JSON_DEPTH`, a PNG's pixels by `images.MAX_PIXELS`, a
@@ -17,6 +18,7 @@ from typing import Any
 from roleplay_common.text import check_json_tree
 from roleplay_gateway.characters.cards import charx, png_chunks
 from roleplay_gateway.characters.cards.errors import MalformedCardError
+from roleplay_gateway.characters.cards.normalise import card_data
 from roleplay_gateway.characters.images import UnreadableImageError, open_image
 from roleplay_gateway.import_warnings import ImportWarnings
 
@@ -54,10 +56,13 @@ def _from_png(data: bytes) -> RawCard:
             continue
         try:
             card = json_object(_base64(texts[key]), f"the PNG's `{key}` chunk is not base64 JSON")
+            if key == "ccv3":
+                card_data(card)  # JSON but no card (no `data`, an unknown spec) falls back too
             break
         except MalformedCardError as exc:
+            card = None
             if key == "ccv3" and "chara" in texts:
-                warnings.add(f"{exc}; read the `chara` chunk instead")
+                warnings.add(f"the `ccv3` chunk is not a card ({exc}); read `chara` instead")
                 continue
             raise
     if card is None:
