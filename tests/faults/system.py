@@ -8,6 +8,7 @@ not started, so it never reaches another system's servers.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -41,7 +42,7 @@ async def real_system(
     extra: Mapping[str, str] | None = None,
     targets: Mapping[str, str] | None = None,
 ) -> AsyncIterator[dict[str, Service]]:
-    """Start `names` in order (each ready before the next), stop them all at the end."""
+    """Start `names` together, wait until each is ready, stop them all at the end."""
     ports = {name: free_port() for name in names}
     chosen = {kind_of(name): name for name in names}
     chosen.update(targets or {})
@@ -68,9 +69,11 @@ async def real_system(
             ("--host", "127.0.0.1", "--port", str(port)) if kind == "standin" else (),
         )
     try:
+        # All at once: each migrates only its own schema (instances of one kind take turns
+        # on its advisory lock), and nothing calls another service while it starts.
         for service in services.values():
             service.start()
-            await service.ready()
+        await asyncio.gather(*(service.ready() for service in services.values()))
         yield services
     finally:
         for service in services.values():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,8 +21,8 @@ import pytest
 
 from tests.conftest import isolated_env
 from tests.faults.processes import Service
+from tests.faults.system import real_system
 from tests.support.endpoints import Endpoints
-from tests.support.servers import free_port
 
 TURNS = 12
 
@@ -53,54 +52,16 @@ class Stream:
 
 @pytest.fixture
 async def system(endpoints: Endpoints, tmp_path: Path) -> AsyncIterator[dict[str, Service]]:
-    async with isolated_env(endpoints) as env:
-        ports = {n: free_port() for n in ("standin", "gateway", "chat_a", "chat_b")}
-        base = {
-            **os.environ,
-            **env.as_env(),
-            "PYTHONUNBUFFERED": "1",
-            "CHAT_TURN_LEASE_SECONDS": "3",
-            "GATEWAY_PORT": str(ports["gateway"]),
-            "GATEWAY_CHAT_URL": f"http://127.0.0.1:{ports['chat_b']}",
-            "GATEWAY_STANDIN_URL": f"http://127.0.0.1:{ports['standin']}",
-            "GATEWAY_RATE_LIMIT_PER_MINUTE": "100000",
-            "GATEWAY_RATE_LIMIT_BURST": "100000",
-        }
-        services = {
-            "standin": Service(
-                "standin",
-                "roleplay_standin",
-                ports["standin"],
-                base,
-                tmp_path / "standin.log",
-                ("--host", "127.0.0.1", "--port", str(ports["standin"])),
-            ),
-            "chat_a": Service(
-                "chat_a",
-                "roleplay_chat",
-                ports["chat_a"],
-                {**base, "CHAT_PORT": str(ports["chat_a"])},
-                tmp_path / "chat_a.log",
-            ),
-            "chat_b": Service(
-                "chat_b",
-                "roleplay_chat",
-                ports["chat_b"],
-                {**base, "CHAT_PORT": str(ports["chat_b"])},
-                tmp_path / "chat_b.log",
-            ),
-            "gateway": Service(
-                "gateway", "roleplay_gateway", ports["gateway"], base, tmp_path / "gateway.log"
-            ),
-        }
-        try:
-            for name in ("standin", "chat_a", "chat_b", "gateway"):
-                services[name].start()
-                await services[name].ready()
-            yield services
-        finally:
-            for service in services.values():
-                service.stop()
+    async with (
+        isolated_env(endpoints) as env,
+        real_system(
+            env,
+            tmp_path,
+            ("standin", "chat_a", "chat_b", "gateway"),
+            extra={"CHAT_TURN_LEASE_SECONDS": "3"},
+        ) as services,
+    ):
+        yield services
 
 
 async def _stream(
