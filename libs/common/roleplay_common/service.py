@@ -43,6 +43,7 @@ from roleplay_common.service_auth import (
 )
 from roleplay_common.settings import ServiceSettings
 from roleplay_common.storage import ObjectStorage
+from roleplay_common.tracing import configure_tracing, flush_tracing, trace_http_server
 
 log = get_logger(__name__)
 
@@ -138,6 +139,7 @@ def create_service_app(
     internal API that only other services call."""
     settings = runtime.settings
     refuse_weak_secrets(runtime.name, settings.secrets())
+    configure_tracing(runtime.name, settings.tracing)
     add_diagnostics(router, runtime)
     router.attach(
         runtime.broker,
@@ -176,6 +178,7 @@ def create_service_app(
             await runtime.relay.stop()
             await runtime.broker.stop()
             await runtime.db.dispose()
+            await asyncio.to_thread(flush_tracing)
             log.info("service stopped")
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
@@ -187,6 +190,7 @@ def create_service_app(
     )
     app.add_middleware(CorrelationMiddleware)
     install_error_handlers(app)
+    trace_http_server(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
