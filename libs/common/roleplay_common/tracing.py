@@ -16,13 +16,23 @@ no-op span, and an incoming `traceparent` still passes through unchanged.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, Span, SpanKind, Tracer, TracerProvider
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import (
+    INVALID_SPAN_CONTEXT,
+    Link,
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    Tracer,
+    TracerProvider,
+)
 from opentelemetry.util import types
 
 from roleplay_common.settings import TracingSettings
@@ -32,7 +42,6 @@ if TYPE_CHECKING:
     import httpx
     from fastapi import FastAPI
 
-_PROPAGATOR = TraceContextTextMapPropagator()
 _NOT_TRACED_PATHS = "/healthz,/readyz,/metrics"
 
 
@@ -226,11 +235,30 @@ def current_traceparent() -> str | None:
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+
+
+def span_context_of(traceparent: str | None) -> SpanContext:
+    """The remote span a W3C `traceparent` names; the invalid one for anything else."""
+    found = _TRACEPARENT.fullmatch(traceparent) if traceparent else None
+    if found is None:
+        return INVALID_SPAN_CONTEXT
+    version, trace_id, span_id, flags, rest = found.groups()
+    if version == "ff" or (version == "00" and rest) or not int(trace_id, 16):
+        return INVALID_SPAN_CONTEXT
+    if not int(span_id, 16):
+        return INVALID_SPAN_CONTEXT
+    return SpanContext(
+        int(trace_id, 16), int(span_id, 16), is_remote=True, trace_flags=TraceFlags(int(flags, 16))
+    )
+
+
 def context_of(traceparent: str | None) -> Context | None:
     """The context a `traceparent` names, as a parent for `start_span(context=...)`."""
-    if not traceparent:
+    span_context = span_context_of(traceparent)
+    if not span_context.is_valid:
         return None
-    return _PROPAGATOR.extract({"traceparent": traceparent})
+    return trace.set_span_in_context(NonRecordingSpan(span_context), Context())
 
 
 def parent_for(traceparent: str | None) -> Context | None:
@@ -248,7 +276,7 @@ def continuing_span(
     current span when that is in the same trace, else a child of `traceparent` linked to
     the current span (a client that came back for work another request started)."""
     current = trace.get_current_span().get_span_context()
-    named = trace.get_current_span(context_of(traceparent)).get_span_context()
+    named = span_context_of(traceparent)
     parent: Context | None = None
     links: list[Link] = []
     if named.is_valid and named.trace_id != current.trace_id:
@@ -279,15 +307,12 @@ def batch_span(
 ) -> contextlib.AbstractContextManager[Span]:
     """The span of handling a batch of events in one go. Events of one trace: a child in
     it; of several: a span of its own, linked to each (OpenTelemetry's batch receive)."""
-    contexts = [
-        trace.get_current_span(context_of(t)).get_span_context()
-        for t in dict.fromkeys(traceparents)
-    ]
+    contexts = [span_context_of(t) for t in dict.fromkeys(traceparents)]
     valid = [c for c in contexts if c.is_valid]
     parent: Context | None = None
     links: list[Link] = []
     if valid and len({c.trace_id for c in valid}) == 1:
-        parent = trace.set_span_in_context(trace.NonRecordingSpan(valid[0]))
+        parent = trace.set_span_in_context(NonRecordingSpan(valid[0]), Context())
     else:
         parent = Context()
         links = [Link(c) for c in valid[:128]]

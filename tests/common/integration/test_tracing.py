@@ -98,7 +98,8 @@ async def test_an_outbox_event_continues_the_trace_it_was_written_in(
         async with db.transaction() as session:
             await add_to_outbox(session, SCHEMA, topics, envelope)
     written = writer.get_span_context()
-    assert envelope.traceparent == f"00-{written.trace_id:032x}-{written.span_id:016x}-{written.trace_flags:02x}"
+    ids = f"{written.trace_id:032x}-{written.span_id:016x}"
+    assert envelope.traceparent == f"00-{ids}-{written.trace_flags:02x}"
 
     seen: dict[str, tuple[EventEnvelope, str | None, EventEnvelope]] = {}
     broker = make_broker(KafkaSettings(), client_id="tests-relay", registry=CollectorRegistry())

@@ -1,0 +1,65 @@
+"""Reading `traceparent`s, and where a batch's span goes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from roleplay_common.tracing import batch_span, span_context_of, traced_by
+
+ONE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+SAME_TRACE = "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01"
+OTHER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with traced_by(provider):
+        yield exporter
+
+
+def test_a_traceparent_is_read_exactly_or_not_at_all() -> None:
+    context = span_context_of(ONE)
+    assert context.is_valid and context.is_remote
+    assert (context.trace_id, context.span_id) == (
+        0x0AF7651916CD43DD8448EB211C80319C,
+        0xB7AD6B7169203331,
+    )
+    for bad in (
+        None,
+        "",
+        "garbage",
+        ONE.upper(),
+        ONE + "-extra",  # version 00 has exactly four fields
+        "ff" + ONE[2:],
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+        "00-0x f7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    ):
+        assert not span_context_of(bad).is_valid, bad
+    assert span_context_of("01" + ONE[2:] + "-future").is_valid
+
+
+def test_a_batch_of_one_trace_continues_it_and_a_mixed_one_links_each(
+    spans: InMemorySpanExporter,
+) -> None:
+    with batch_span("one trace", [ONE, SAME_TRACE, None]):
+        pass
+    with batch_span("mixed", [ONE, OTHER, ONE]):
+        pass
+    one, mixed = spans.get_finished_spans()
+    assert one.parent is not None and one.context is not None
+    assert one.context.trace_id == span_context_of(ONE).trace_id and not one.links
+    assert mixed.parent is None
+    assert {link.context.trace_id for link in mixed.links} == {
+        span_context_of(ONE).trace_id,
+        span_context_of(OTHER).trace_id,
+    }
+    assert len(mixed.links) == 2
