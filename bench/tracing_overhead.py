@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import cProfile
+import pstats
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -36,12 +37,16 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
 def per_call_us(fn: Callable[[], object], rounds: int) -> float:
+    """The best of five runs: on a shared machine the minimum is the least disturbed."""
     for _ in range(min(rounds, 200)):
         fn()
-    started = time.perf_counter()
-    for _ in range(rounds):
-        fn()
-    return (time.perf_counter() - started) / rounds * 1e6
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(rounds // 5):
+            fn()
+        samples.append((time.perf_counter() - started) / (rounds // 5) * 1e6)
+    return min(samples)
 
 
 def wrap() -> object:
@@ -73,38 +78,86 @@ def app(traced: bool) -> FastAPI:
     return application
 
 
-async def per_request_us(application: FastAPI, path: str, rounds: int) -> float:
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+async def per_request_us(apps: dict[str, FastAPI], path: str, rounds: int) -> dict[str, float]:
+    """Each app in turn, five times over (interleaved, so load drifts hit both alike); the
+    best run of each."""
+    clients = {
+        name: httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://bench")
+        for name, a in apps.items()
+    }
+    samples: dict[str, list[float]] = {name: [] for name in apps}
+    for client in clients.values():
         for _ in range(min(rounds, 100)):
             await client.get(path)
-        samples = []
-        for _ in range(5):
+    for _ in range(5):
+        for name, client in clients.items():
             started = time.perf_counter()
             for _ in range(rounds // 5):
                 (await client.get(path)).raise_for_status()
-            samples.append((time.perf_counter() - started) / (rounds // 5) * 1e6)
-    return statistics.median(samples)
+            samples[name].append((time.perf_counter() - started) / (rounds // 5) * 1e6)
+    for client in clients.values():
+        await client.aclose()
+    return {name: min(runs) for name, runs in samples.items()}
 
 
 async def http_costs(rounds: int) -> dict[str, float]:
+    small = await per_request_us(
+        {"small route, not instrumented": app(False), "small route, instrumented": app(True)},
+        "/small",
+        rounds,
+    )
+    stream = await per_request_us(
+        {
+            "300-event SSE, not instrumented": app(False),
+            "300-event SSE, instrumented": app(True),
+        },
+        "/stream",
+        rounds // 10,
+    )
+    return {**small, **stream}
+
+
+def calls_per_call(fn: Callable[[], object], rounds: int = 200) -> float:
+    """Python function calls per call: unlike time, not disturbed by a busy machine."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(rounds):
+        fn()
+    profile.disable()
+    return pstats.Stats(profile).total_calls / rounds  # type: ignore[attr-defined,no-any-return]
+
+
+async def calls_per_request(application: FastAPI, path: str, rounds: int = 100) -> float:
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        await client.get(path)
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(rounds):
+            await client.get(path)
+        profile.disable()
+    return pstats.Stats(profile).total_calls / rounds  # type: ignore[attr-defined,no-any-return]
+
+
+async def http_calls() -> dict[str, float]:
     return {
-        "small route, not instrumented": await per_request_us(app(False), "/small", rounds),
-        "small route, instrumented": await per_request_us(app(True), "/small", rounds),
-        "300-event SSE, not instrumented": await per_request_us(
-            app(False), "/stream", rounds // 10
-        ),
-        "300-event SSE, instrumented": await per_request_us(app(True), "/stream", rounds // 10),
+        "small route, not instrumented": await calls_per_request(app(False), "/small"),
+        "small route, instrumented": await calls_per_request(app(True), "/small"),
+        "300-event SSE, not instrumented": await calls_per_request(app(False), "/stream"),
+        "300-event SSE, instrumented": await calls_per_request(app(True), "/stream"),
     }
 
 
-def measure(rounds: int) -> dict[str, float]:
+def measure(rounds: int) -> dict[str, tuple[float, float]]:
+    """Per case: microseconds and Python function calls, per call."""
     results = {
-        "EventEnvelope.wrap": per_call_us(wrap, rounds * 10),
-        "consumer span": per_call_us(consume, rounds * 10),
+        "EventEnvelope.wrap": (per_call_us(wrap, rounds * 10), calls_per_call(wrap)),
+        "consumer span": (per_call_us(consume, rounds * 10), calls_per_call(consume)),
     }
-    for name, cost in asyncio.run(http_costs(rounds)).items():
-        results[name] = cost
+    times = asyncio.run(http_costs(rounds))
+    calls = asyncio.run(http_calls())
+    for name, cost in times.items():
+        results[name] = (cost, calls[name])
     return results
 
 
@@ -118,9 +171,10 @@ def main() -> None:
     with traced_by(provider):
         on = measure(args.rounds)
     provider.shutdown()
-    print(f"{'µs per call':<34}{'tracing off':>12}{'tracing on':>12}")
-    for name in off:
-        print(f"{name:<34}{off[name]:>12.1f}{on[name]:>12.1f}")
+    print(f"{'per call':<34}{'off: µs':>10}{'calls':>8}{'on: µs':>10}{'calls':>8}")
+    for name, (off_us, off_calls) in off.items():
+        on_us, on_calls = on[name]
+        print(f"{name:<34}{off_us:>10.1f}{off_calls:>8.0f}{on_us:>10.1f}{on_calls:>8.0f}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ headers; a consumer's span is a child of it (`consumer_span`).
 Everything here draws its tracers from one switchable provider: a no-op until
 `configure_tracing` installs an SDK provider (a `BatchSpanProcessor` with the OTLP/HTTP
 exporter, which reads the standard `OTEL_EXPORTER_OTLP_*` variables), or a test installs
-one for its own duration (`traced_by`). Disabled, a span costs a call that returns the
-no-op span, and an incoming `traceparent` still passes through unchanged.
+one for its own duration (`traced_by`). Disabled, HTTP requests bypass the instrumentation,
+a span costs a call that returns the no-op span, and an event's `traceparent` still passes
+through a consumer unchanged (to the events it causes).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     import aiohttp
     import httpx
     from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 _NOT_TRACED_PATHS = "/healthz,/readyz,/metrics"
 
@@ -72,11 +74,13 @@ class _SwitchableTracerProvider(TracerProvider):
     def __init__(self) -> None:
         self.target: TracerProvider = trace.NoOpTracerProvider()
         self.generation = 0
+        self.recording = False
         self.configured_by: str | None = None
 
     def use(self, provider: TracerProvider) -> None:
         self.target = provider
         self.generation += 1
+        self.recording = not isinstance(provider, trace.NoOpTracerProvider)
 
     def get_tracer(
         self,
@@ -182,7 +186,9 @@ def traced_by(provider: TracerProvider) -> Iterator[None]:
 
 def trace_http_server(app: FastAPI) -> None:
     """A server span per request (health and metrics routes aside), continuing a caller's
-    `traceparent`; no span per body chunk, so a long SSE response is one span."""
+    `traceparent`; no span per body chunk, so a long SSE response is one span. While no
+    provider records, requests bypass the instrumentation: it costs nothing when off."""
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.metrics import NoOpMeterProvider
 
@@ -193,6 +199,23 @@ def trace_http_server(app: FastAPI) -> None:
         excluded_urls=_NOT_TRACED_PATHS,
         exclude_spans=["receive", "send"],
     )
+    traced_build = app.build_middleware_stack
+
+    def build_gated() -> ASGIApp:
+        # The instrumented stack is error middleware -> OpenTelemetryMiddleware -> the app's
+        # own stack; the gate skips the first two while tracing is off.
+        traced = traced_build()
+        otel = getattr(traced, "app", None)
+        if not isinstance(otel, OpenTelemetryMiddleware):
+            return traced
+        plain: ASGIApp = otel.app
+
+        async def gate(scope: Scope, receive: Receive, send: Send) -> None:
+            await (traced if _SWITCH.recording else plain)(scope, receive, send)
+
+        return gate
+
+    app.build_middleware_stack = build_gated  # type: ignore[method-assign]
 
 
 def aiohttp_trace_configs() -> list[aiohttp.TraceConfig]:
