@@ -63,3 +63,38 @@ def test_a_batch_of_one_trace_continues_it_and_a_mixed_one_links_each(
         span_context_of(OTHER).trace_id,
     }
     assert len(mixed.links) == 2
+
+
+async def test_http_requests_are_traced_only_while_a_provider_records() -> None:
+    """The instrumented app is built once; swapping the provider in and out afterwards
+    turns its server spans on and off (tracing off, requests bypass the instrumentation)."""
+    import httpx
+    from fastapi import FastAPI
+
+    from roleplay_common.tracing import trace_http_server
+
+    app = FastAPI()
+
+    @app.get("/things/{thing_id}")
+    async def thing(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    trace_http_server(app)
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/things/1")).json() == {"id": "1"}  # off: built, no span
+        with traced_by(provider):
+            response = await client.get("/things/2", headers={"traceparent": ONE})
+            assert response.json() == {"id": "2"}
+            assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/things/3")).status_code == 200
+    (server,) = exporter.get_finished_spans()
+    assert server.attributes is not None and server.attributes["http.route"] == "/things/{thing_id}"
+    assert server.parent is not None and server.parent.span_id == span_context_of(ONE).span_id
