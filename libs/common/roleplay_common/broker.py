@@ -46,7 +46,7 @@ from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, Unkn
 from roleplay_common.failures import call_with_retries, record_position
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.settings import KafkaSettings
-from roleplay_common.tracing import batch_span, consumer_span, event_attributes
+from roleplay_common.tracing import batch_span, consumer_span, event_attributes, mark_failed
 
 log = get_logger(__name__)
 
@@ -261,6 +261,7 @@ async def dead_letter(
     waits on, publish its failure fact."""
     DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
     log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
+    mark_failed(f"dead-lettered: {error[:200]}")
     record = EventDeadLettered(
         service=service,
         consumer=consumer,

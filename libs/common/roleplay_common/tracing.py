@@ -30,6 +30,8 @@ from opentelemetry.trace import (
     Span,
     SpanContext,
     SpanKind,
+    Status,
+    StatusCode,
     TraceFlags,
     Tracer,
     TracerProvider,
@@ -342,6 +344,11 @@ def batch_span(
     return tracer("roleplay.events").start_as_current_span(
         name, context=parent, kind=SpanKind.CONSUMER, links=links, attributes=attributes
     )
+
+
+def mark_failed(description: str) -> None:
+    """Mark the current span failed (work given up on, without an exception escaping)."""
+    trace.get_current_span().set_status(Status(StatusCode.ERROR, description))
 
 
 def event_attributes(
