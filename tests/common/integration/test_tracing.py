@@ -152,3 +152,45 @@ async def test_with_tracing_off_a_traceparent_passes_through_unchanged(
         await broker.stop()
     _, inside, made = seen[probe]
     assert inside == TRACEPARENT and made.traceparent == TRACEPARENT
+
+
+async def test_a_dead_lettered_event_fails_its_span_and_its_dead_letter_stays_in_the_trace(
+    test_env: IsolatedEnv, spans: InMemorySpanExporter
+) -> None:
+    from opentelemetry.trace import StatusCode
+
+    from tests.support.kafka import tap
+
+    router = EventRouter(f"tests-tracing-{uuid.uuid4().hex[:6]}")
+    probe = uuid.uuid4().hex
+
+    @router.handles(Ping, consumer="poisoned")
+    async def fail(ping: Ping, envelope: EventEnvelope) -> None:
+        if ping.probe_id == probe:
+            raise ValueError("this event fails by itself")
+
+    topics = Topics(test_env.topic_prefix)
+    broker = make_broker(KafkaSettings(), client_id="tests-dlq", registry=CollectorRegistry())
+    await broker.start()
+    try:
+        async with (
+            consuming(router),
+            tap(topics.dead_letter(router.service).removeprefix(topics.prefix)) as dead,
+        ):
+            envelope = EventEnvelope.wrap(
+                Ping(probe_id=probe), producer="tests", traceparent=TRACEPARENT
+            )
+            await publish_raw(broker, topics.name(Ping), envelope)
+            seen = await dead.wait_for(lambda s: any(e.causation_id == envelope.id for e in s))
+    finally:
+        await broker.stop()
+    consumed = next(
+        s
+        for s in spans.get_finished_spans()
+        if s.attributes is not None and s.attributes.get("messaging.message.id") == str(envelope.id)
+    )
+    assert consumed.status.status_code == StatusCode.ERROR
+    assert consumed.context is not None and consumed.context.trace_id == int(TRACEPARENT[3:35], 16)
+    letter = next(e for e in seen if e.causation_id == envelope.id)
+    assert letter.traceparent is not None
+    assert f"-{consumed.context.span_id:016x}-" in letter.traceparent
