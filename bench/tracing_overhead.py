@@ -26,12 +26,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from roleplay_common.events import EventEnvelope, Ping
-from roleplay_common.tracing import (
-    consumer_span,
-    sampler,
-    trace_http_server,
-    traced_by,
-)
+from roleplay_common.trace_context import consumer_span
+from roleplay_common.tracing import sampler, trace_http_server, traced_by
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 

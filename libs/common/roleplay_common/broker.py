@@ -46,7 +46,7 @@ from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, Unkn
 from roleplay_common.failures import call_with_retries, record_position
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.settings import KafkaSettings
-from roleplay_common.tracing import batch_span, consumer_span, event_attributes, mark_failed
+from roleplay_common.trace_context import batch_span, consumer_span, event_attributes, mark_failed
 
 log = get_logger(__name__)
 

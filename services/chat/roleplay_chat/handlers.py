@@ -15,7 +15,7 @@ from roleplay_common.events import (
 )
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
-from roleplay_common.tracing import consumer_span, event_attributes
+from roleplay_common.trace_context import consumer_span, event_attributes
 
 log = get_logger(__name__)
 

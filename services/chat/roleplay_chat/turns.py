@@ -83,7 +83,8 @@ from roleplay_common.events import (
 from roleplay_common.events.turn_stream import DeltaEncoder
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
-from roleplay_common.tracing import current_traceparent, parent_for, tracer
+from roleplay_common.trace_context import current_traceparent, parent_for
+from roleplay_common.tracing import tracer
 
 log = get_logger(__name__)
 TRACER = tracer("roleplay.chat")

@@ -53,7 +53,8 @@ from roleplay_common.events import (
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
-from roleplay_common.tracing import parent_for, tracer
+from roleplay_common.trace_context import parent_for
+from roleplay_common.tracing import tracer
 from roleplay_scenes import job_facts, leases
 from roleplay_scenes.domain.consistency import consistency_for, image_arguments, pick_references
 from roleplay_scenes.domain.portrait_prompt import portrait_prompt

@@ -22,7 +22,8 @@ from roleplay_common.db import Database, OutboxRelay, add_to_outbox
 from roleplay_common.db.migrations import upgrade_to_head
 from roleplay_common.events import EventEnvelope, Ping
 from roleplay_common.settings import DatabaseSettings, KafkaSettings
-from roleplay_common.tracing import current_traceparent, traced_by, tracer
+from roleplay_common.trace_context import current_traceparent
+from roleplay_common.tracing import traced_by, tracer
 from roleplay_usage.app import MIGRATIONS
 from tests.common.integration.test_consumer_failures import consuming
 from tests.conftest import IsolatedEnv

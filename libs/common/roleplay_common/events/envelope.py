@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from roleplay_common.tracing import current_traceparent
+from roleplay_common.trace_context import current_traceparent
 
 
 class Event(BaseModel):

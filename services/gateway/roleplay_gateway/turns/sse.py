@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi.responses import StreamingResponse
 
-from roleplay_common.tracing import continuing_span
+from roleplay_common.trace_context import continuing_span
 from roleplay_gateway.turns.stream_hub import StreamEvent, TurnLog, TurnStreamHub
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
