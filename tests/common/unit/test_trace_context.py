@@ -99,3 +99,23 @@ async def test_http_requests_are_traced_only_while_a_provider_records() -> None:
     (server,) = exporter.get_finished_spans()
     assert server.attributes is not None and server.attributes["http.route"] == "/things/{thing_id}"
     assert server.parent is not None and server.parent.span_id == span_context_of(ONE).span_id
+
+
+def test_a_lone_sql_statement_starts_no_trace_but_one_inside_traced_work_is_kept() -> None:
+    from opentelemetry.trace import SpanKind
+
+    from roleplay_common.tracing import sampler
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    statement = {"db.system": "postgresql", "db.statement": "SELECT 1"}
+    tracer = provider.get_tracer("tests")
+    with tracer.start_as_current_span("outbox poll", kind=SpanKind.CLIENT, attributes=statement):
+        pass
+    with (
+        tracer.start_as_current_span("a request"),
+        tracer.start_as_current_span("SELECT", kind=SpanKind.CLIENT, attributes=statement),
+    ):
+        pass
+    assert [s.name for s in exporter.get_finished_spans()] == ["SELECT", "a request"]
