@@ -116,11 +116,12 @@ def configure_tracing(service: str, settings: TracingSettings) -> None:
         trace_database()
 
 
-def flush_tracing() -> None:
-    """Export what is buffered (a stopping service)."""
+def flush_tracing(timeout_seconds: float = 5.0) -> None:
+    """Export what is buffered (a stopping service), waiting at most `timeout_seconds` for
+    a collector that does not answer."""
     flush = getattr(_SWITCH.target, "force_flush", None)
     if flush is not None:
-        flush()
+        flush(timeout_millis=int(timeout_seconds * 1000))
 
 
 def sampler(ratio: float = 1.0) -> Any:
