@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["first_delta", "stream_load", "usage_ingest", "keep_copy", "lorebook_activation"]
+BENCHES = [
+    "first_delta",
+    "stream_load",
+    "usage_ingest",
+    "keep_copy",
+    "lorebook_activation",
+    "tracing_overhead",
+]
 
 
 def main() -> None:

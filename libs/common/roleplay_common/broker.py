@@ -46,6 +46,7 @@ from roleplay_common.events import Event, EventDeadLettered, EventEnvelope, Unkn
 from roleplay_common.failures import call_with_retries, record_position
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.settings import KafkaSettings
+from roleplay_common.trace_context import batch_span, consumer_span, event_attributes, mark_failed
 
 log = get_logger(__name__)
 
@@ -260,6 +261,7 @@ async def dead_letter(
     waits on, publish its failure fact."""
     DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
     log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
+    mark_failed(f"dead-lettered: {error[:200]}")
     record = EventDeadLettered(
         service=service,
         consumer=consumer,
@@ -353,8 +355,21 @@ def attach_batch_consumer(
                 await reject(envelope, f"invalid payload: {exc}", 0, type(exc).__name__, position)
             else:
                 positions[id(envelope)] = position
-        if not items or await run(items) is None:
+        if not items:
             return
+        with batch_span(
+            f"{consumer} process {event.event_type}",
+            [envelope.traceparent for _, envelope in items],
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic_name,
+                "messaging.consumer.group.name": f"{service}.{consumer}",
+                "messaging.batch.message_count": len(items),
+                "roleplay.event.type": event.event_type,
+            },
+        ):
+            if await run(items) is None:
+                return
         for item in items:
             failed = await run([item])
             if failed is not None:
@@ -446,8 +461,23 @@ class EventRouter:
         topic_name = topics.name(topic)
 
         async def on_message(envelope: EventEnvelope, message: KafkaMessage) -> None:
-            with bind_correlation(
-                envelope.correlation_id, event_id=str(envelope.id), event_type=envelope.type
+            if envelope.type == SKIPPED:
+                return
+            with (
+                bind_correlation(
+                    envelope.correlation_id, event_id=str(envelope.id), event_type=envelope.type
+                ),
+                consumer_span(
+                    f"{consumer} process {envelope.type}",
+                    traceparent=envelope.traceparent,
+                    attributes=event_attributes(
+                        topic=topic_name,
+                        group=group_id,
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        correlation_id=envelope.correlation_id,
+                    ),
+                ),
             ):
                 await _dispatch(envelope, record_position(message))
 

@@ -43,6 +43,7 @@ from roleplay_common.service_auth import (
 )
 from roleplay_common.settings import ServiceSettings
 from roleplay_common.storage import ObjectStorage
+from roleplay_common.tracing import configure_tracing, flush_tracing, trace_http_server
 
 log = get_logger(__name__)
 
@@ -147,6 +148,7 @@ async def stop_service(runtime: Runtime, on_shutdown: Sequence[Hook]) -> None:
         await _bounded("outbox relay", runtime.relay.stop())
         await _bounded("broker", runtime.broker.stop())
         await _bounded("database", runtime.db.dispose())
+        await _bounded("traces", asyncio.to_thread(flush_tracing))
         log.info("service stopped")
 
 
@@ -176,6 +178,7 @@ def create_service_app(
     internal API that only other services call."""
     settings = runtime.settings
     refuse_weak_secrets(runtime.name, settings.secrets())
+    configure_tracing(runtime.name, settings.tracing)
     add_diagnostics(router, runtime)
     router.attach(
         runtime.broker,
@@ -217,6 +220,7 @@ def create_service_app(
     )
     app.add_middleware(CorrelationMiddleware)
     install_error_handlers(app)
+    trace_http_server(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -90,6 +90,22 @@ class ServiceAuthSettings(BaseSettings):
         return named
 
 
+class TracingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPLAY_OTEL_", extra="ignore")
+
+    enabled: bool = Field(
+        default=False,
+        description="Export traces over OTLP/HTTP (endpoint: `OTEL_EXPORTER_OTLP_ENDPOINT`, "
+        "default `http://localhost:4318`; headers: `OTEL_EXPORTER_OTLP_HEADERS`).",
+    )
+    sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces kept (parent-based)."
+    )
+    database_spans: bool = Field(
+        default=True, description="A span per SQL statement (asyncpg) inside a traced request."
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Base of every service's settings; subclasses set `env_prefix`."""
 
@@ -108,6 +124,7 @@ class ServiceSettings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     service_auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     def secrets(self) -> dict[str, SecretStr | None]:
         """This service's secrets by environment variable, checked at start (see

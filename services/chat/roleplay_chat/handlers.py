@@ -15,6 +15,7 @@ from roleplay_common.events import (
 )
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
+from roleplay_common.trace_context import consumer_span, event_attributes
 
 log = get_logger(__name__)
 
@@ -45,11 +46,28 @@ def attach_turn_commands(runtime: Runtime, turns: TurnRunner) -> None:
 
     async def accept_in_order(items: list[tuple[RequestChatTurn, EventEnvelope]]) -> None:
         for command, envelope in items:
-            with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
+            # Each command's span continues its own trace (the turn's run inherits it).
+            with (
+                bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)),
+                consumer_span(
+                    "chat.turn.accept",
+                    traceparent=envelope.traceparent,
+                    attributes={
+                        **event_attributes(
+                            topic=runtime.topics.name(RequestChatTurn),
+                            group="chat.turns",
+                            event_id=str(envelope.id),
+                            event_type=envelope.type,
+                            correlation_id=envelope.correlation_id,
+                        ),
+                        "roleplay.turn_id": str(command.turn_id),
+                    },
+                ),
+            ):
                 prepared = await turns.accept(command, envelope)
                 log.info("turn requested", kind=command.kind, accepted=prepared is not None)
-            if prepared is not None:
-                turns.schedule(command, envelope, prepared)
+                if prepared is not None:
+                    turns.schedule(command, envelope, prepared)
 
     async def on_turn_commands(batch: list[tuple[RequestChatTurn, EventEnvelope]]) -> None:
         by_conversation: defaultdict[uuid.UUID, list[tuple[RequestChatTurn, EventEnvelope]]]

@@ -83,8 +83,11 @@ from roleplay_common.events import (
 from roleplay_common.events.turn_stream import DeltaEncoder
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
+from roleplay_common.trace_context import current_traceparent, parent_for
+from roleplay_common.tracing import tracer
 
 log = get_logger(__name__)
+TRACER = tracer("roleplay.chat")
 
 PROMPT_TOO_LARGE = "prompt_too_large"
 
@@ -230,7 +233,19 @@ class TurnRunner:
     ) -> None:
         """Run the turn; with `restart_after`, one taken over from a stopped instance (see
         `takeover`), whose start was announced already."""
-        with bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)):
+        with (
+            bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)),
+            TRACER.start_as_current_span(
+                "chat.turn.run",
+                context=parent_for(envelope.traceparent),
+                attributes={
+                    "roleplay.turn_id": str(command.turn_id),
+                    "roleplay.turn.kind": command.kind,
+                    "roleplay.correlation_id": envelope.correlation_id,
+                    "roleplay.turn.restart_after": -1 if restart_after is None else restart_after,
+                },
+            ),
+        ):
             self.active.add(command.turn_id)
             try:
                 announced = None
@@ -281,7 +296,7 @@ class TurnRunner:
                 producer=self.runtime.name,
                 correlation_id=envelope.correlation_id,
                 causation_id=str(envelope.id),
-                traceparent=envelope.traceparent,
+                traceparent=current_traceparent() or envelope.traceparent,
             ),
             window=self.settings.delta_window_ms / 1000,
         )
@@ -335,14 +350,26 @@ class TurnRunner:
                 gate.release()
 
         try:
-            reply = await stream_with_fallback(
-                command.routes,
-                stream,
-                on_text,
-                health=self.health,
-                retries=self.settings.provider_retries,
-                backoff=self.settings.provider_backoff_seconds,
-            )
+            # One span for the whole provider stream (its HTTP calls inside), none per delta.
+            with TRACER.start_as_current_span("chat.reply.stream") as span:
+                try:
+                    reply = await stream_with_fallback(
+                        command.routes,
+                        stream,
+                        on_text,
+                        health=self.health,
+                        retries=self.settings.provider_retries,
+                        backoff=self.settings.provider_backoff_seconds,
+                    )
+                finally:
+                    span.set_attribute("roleplay.reply.records", reply_stream.seq)
+                span.set_attributes(
+                    {
+                        "roleplay.model": reply.route.model_key,
+                        "roleplay.provider": reply.route.provider,
+                        "roleplay.reply.attempts": len(reply.attempts),
+                    }
+                )
         except TurnFailedError as failure:
             deltas = await reply_stream.finish()
             if announced is not None:

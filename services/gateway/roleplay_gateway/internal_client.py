@@ -21,6 +21,7 @@ from roleplay_common.http import CLIENT_KEEPALIVE_SECONDS, REQUEST_ID_HEADER, Ap
 from roleplay_common.logging import get_logger
 from roleplay_common.service_auth import service_headers
 from roleplay_common.settings import ServiceAuthSettings
+from roleplay_common.tracing import aiohttp_trace_configs
 
 log = get_logger(__name__)
 
@@ -47,6 +48,7 @@ class InternalClient:
                 ),
                 headers=self.headers,
                 timeout=self.timeout,
+                trace_configs=aiohttp_trace_configs(),
             )
         return self._session
 

@@ -17,6 +17,7 @@ from roleplay_common.events import (
     UsageRecorded,
 )
 from roleplay_common.service import Runtime, create_service_app
+from roleplay_common.tracing import trace_httpx
 from roleplay_scenes import api, handlers
 from roleplay_scenes.jobs import JobRunner
 from roleplay_scenes.settings import ScenesSettings
@@ -28,7 +29,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: ScenesSettings | None = None) -> FastAPI:
     settings = settings or ScenesSettings()
     runtime = Runtime.create("scenes", SCHEMA, settings)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
+    http = trace_httpx(httpx.AsyncClient(limits=httpx.Limits(max_connections=100)))
     jobs = JobRunner(runtime, settings, http)
     router = EventRouter("scenes")
     handlers.register(router, jobs)

@@ -53,6 +53,8 @@ from roleplay_common.events import (
 from roleplay_common.logging import bind_correlation, get_logger
 from roleplay_common.service import Runtime
 from roleplay_common.storage import WORKSPACE_TEMP
+from roleplay_common.trace_context import parent_for
+from roleplay_common.tracing import tracer
 from roleplay_scenes import job_facts, leases
 from roleplay_scenes.domain.consistency import consistency_for, image_arguments, pick_references
 from roleplay_scenes.domain.portrait_prompt import portrait_prompt
@@ -73,6 +75,7 @@ from roleplay_scenes.settings import ScenesSettings
 from roleplay_scenes.store import Scene, SceneJob, WorkspaceAsset
 
 log = get_logger(__name__)
+TRACER = tracer("roleplay.scenes")
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,18 @@ class JobRunner(ProviderRuns):
                 await leases.release(session, self.instance)
 
     async def _guarded(self, command: RequestSceneJob, envelope: EventEnvelope) -> None:
-        with bind_correlation(envelope.correlation_id, job_id=str(command.job_id)):
+        with (
+            bind_correlation(envelope.correlation_id, job_id=str(command.job_id)),
+            TRACER.start_as_current_span(
+                "scenes.job.run",
+                context=parent_for(envelope.traceparent),
+                attributes={
+                    "roleplay.job_id": str(command.job_id),
+                    "roleplay.job.purpose": command.purpose,
+                    "roleplay.correlation_id": envelope.correlation_id,
+                },
+            ),
+        ):
             try:
                 # One at a time per conversation (a chain), or per character (its portrait).
                 async with (

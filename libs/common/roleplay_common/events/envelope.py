@@ -16,6 +16,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from roleplay_common.trace_context import current_traceparent
+
 
 class Event(BaseModel):
     """Base of event payloads. Facts are named in the past tense, commands imperatively."""
@@ -95,7 +97,8 @@ class EventEnvelope(BaseModel):
         traceparent: str | None = None,
         id: UUID | None = None,
     ) -> Self:
-        """Envelope a payload; `causation` links it to the event that caused it."""
+        """Envelope a payload; `causation` links it to the event that caused it. The trace
+        context is the one given, else the current span's, else the cause's."""
         return cls(
             id=id or uuid4(),
             type=payload.event_type,
@@ -105,7 +108,9 @@ class EventEnvelope(BaseModel):
             correlation_id=correlation_id
             or (causation.correlation_id if causation else str(uuid4())),
             causation_id=causation.id if causation else None,
-            traceparent=traceparent or (causation.traceparent if causation else None),
+            traceparent=traceparent
+            or current_traceparent()
+            or (causation.traceparent if causation else None),
             data=payload.model_dump(mode="json"),
         )
 

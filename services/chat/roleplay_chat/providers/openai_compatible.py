@@ -24,6 +24,7 @@ from roleplay_chat.providers.errors import ProviderError, from_status
 from roleplay_common.events import ModelRoute
 from roleplay_common.http import CLIENT_KEEPALIVE_SECONDS
 from roleplay_common.provider_keys import provider_key
+from roleplay_common.tracing import aiohttp_trace_configs
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -67,6 +68,7 @@ class ProviderSession:
                     limit=self.max_connections, keepalive_timeout=CLIENT_KEEPALIVE_SECONDS
                 ),
                 json_serialize=_dumps,
+                trace_configs=aiohttp_trace_configs(),
             )
         return self._session
 

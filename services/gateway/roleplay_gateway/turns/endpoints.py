@@ -244,6 +244,7 @@ async def start_turn(
     )
     turn = hub.expect(turn_id, user.id, conversation_id)
     turn.user_message_id = user_message_id
+    turn.traceparent = turn.traceparent or envelope.traceparent
     try:
         await publish_raw(runtime.broker, runtime.topics.name(RequestChatTurn), envelope)
     except Exception as exc:

@@ -59,6 +59,9 @@ class TurnLog:
     user_id: uuid.UUID
     conversation_id: uuid.UUID
     user_message_id: uuid.UUID | None = None
+    traceparent: str | None = None
+    """The trace the turn's work belongs to (from its command or first event): an SSE
+    response of it continues that trace."""
     events: dict[int, StreamEvent] = field(default_factory=dict)
     final_seq: int | None = None
     finished_at: float | None = None
@@ -211,6 +214,8 @@ class TurnStreamHub:
             delta = read_delta(decoded)
             if delta is not None:
                 turn = self.expect(delta.turn_id, delta.user_id, delta.conversation_id)
+                if turn.traceparent is None:
+                    turn.traceparent = decoded.get("traceparent")
                 turn.add(
                     StreamEvent(
                         delta.seq,
@@ -220,17 +225,20 @@ class TurnStreamHub:
                 )
             return
         try:
-            payload = EventEnvelope.model_validate(decoded).payload()
+            envelope = EventEnvelope.model_validate(decoded)
+            payload = envelope.payload()
         except ValueError:
             return
         if isinstance(payload, RequestChatTurn):
             turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
             turn.user_message_id = payload.user_message_id
+            turn.traceparent = turn.traceparent or envelope.traceparent
             return
         if isinstance(
             payload, ChatTurnStarted | ChatTurnRestarted | ChatTurnCompleted | ChatTurnFailed
         ):
             turn = self.expect(payload.turn_id, payload.user_id, payload.conversation_id)
+            turn.traceparent = turn.traceparent or envelope.traceparent
             turn.add(_stream_event(payload, turn))
 
     def expect(self, turn_id: uuid.UUID, user_id: uuid.UUID, conversation_id: uuid.UUID) -> TurnLog:
