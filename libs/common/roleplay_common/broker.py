@@ -38,7 +38,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from pydantic import ValidationError
 
 from roleplay_common.dead_letter_outcomes import (
-    client_failure,
+    FailureFact,
     dead_letter_headers,
     failure_event_id,
 )
@@ -255,10 +255,11 @@ async def dead_letter(
     attempts: int,
     error_type: str = "",
     position: tuple[int, int] | None = None,
+    failure_fact: FailureFact | None = None,
 ) -> None:
     """Send an envelope a consumer gave up on to `dlq.<service>`, with the reason (and
     `position`, the original record's partition and offset); then, for a command a client
-    waits on, publish its failure fact."""
+    waits on, publish the failure fact the service's `failure_fact` rule gives."""
     DEAD_LETTERED.labels(service, consumer, envelope.type).inc()
     log.error("event dead-lettered", consumer=consumer, error=error, attempts=attempts)
     mark_failed(f"dead-lettered: {error[:200]}")
@@ -279,7 +280,7 @@ async def dead_letter(
         EventEnvelope.wrap(record, producer=service, causation=envelope),
         headers=dead_letter_headers(record),
     )
-    failure = client_failure(envelope, error)
+    failure = failure_fact(envelope, error) if failure_fact is not None else None
     if failure is not None:
         await publish(
             broker,
@@ -305,11 +306,13 @@ def attach_batch_consumer(
     retries: int,
     max_records: int,
     timeout_ms: int,
+    failure_fact: FailureFact | None = None,
 ) -> None:
     """A consumer that handles `event` in batches (one transaction per batch, by the handler).
 
     Records that are not valid `event`s are dead-lettered at once; a batch that keeps failing
-    is handled one event at a time, so only the event that fails is dead-lettered.
+    is handled one event at a time, so only the event that fails is dead-lettered (with its
+    failure fact, when `event` is a command a client waits on).
     """
     topic_name = topics.name(event)
 
@@ -331,6 +334,7 @@ def attach_batch_consumer(
             attempts=attempts,
             error_type=error_type,
             position=position,
+            failure_fact=failure_fact,
         )
 
     async def run(items: list[tuple[Any, EventEnvelope]]) -> tuple[BaseException, int] | None:
@@ -412,6 +416,7 @@ class EventRouter:
     _handlers: dict[tuple[str, str], dict[tuple[str, int], Handler]] = field(
         default_factory=lambda: defaultdict(dict)
     )
+    _failure_facts: dict[str, FailureFact] = field(default_factory=dict)
 
     def handles(self, event: type[Event], *, consumer: str) -> Callable[[Handler], Handler]:
         def decorate(fn: Handler) -> Handler:
@@ -419,6 +424,11 @@ class EventRouter:
             return fn
 
         return decorate
+
+    def fails_with(self, command: type[Event], fact: FailureFact) -> None:
+        """What this service publishes for the waiting client when it dead-letters `command`
+        (`dead_letter_outcomes`)."""
+        self._failure_facts[command.event_type] = fact
 
     def topics(self, topics: Topics) -> list[str]:
         return [topics.name(t) for t, _ in self._handlers] + [topics.dead_letter(self.service)]
@@ -494,6 +504,7 @@ class EventRouter:
                     attempts=attempts,
                     error_type=error_type,
                     position=position,
+                    failure_fact=self._failure_facts.get(envelope.type),
                 )
 
             if envelope.type == SKIPPED:

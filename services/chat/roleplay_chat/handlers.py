@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections import defaultdict
 
+from roleplay_chat.dead_letters import turn_failed
 from roleplay_chat.scene_links import link_scene, set_last_scene_image
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.broker import EventRouter, attach_batch_consumer
@@ -93,4 +94,5 @@ def attach_turn_commands(runtime: Runtime, turns: TurnRunner) -> None:
         retries=runtime.settings.consumer_retries,
         max_records=TURN_BATCH,
         timeout_ms=TURN_POLL_MS,
+        failure_fact=turn_failed,
     )

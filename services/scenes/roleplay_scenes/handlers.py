@@ -7,11 +7,13 @@ from roleplay_common.events import (
     LibraryAssetSaved,
     RequestSceneJob,
 )
+from roleplay_scenes.dead_letters import job_failed
 from roleplay_scenes.jobs import JobRunner
 
 
 def register(router: EventRouter, jobs: JobRunner) -> None:
     """Declare this service's event handlers on `router`."""
+    router.fails_with(RequestSceneJob, job_failed)
 
     @router.handles(RequestSceneJob, consumer="jobs")
     async def on_job_requested(command: RequestSceneJob, envelope: EventEnvelope) -> None:

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from prometheus_client import CollectorRegistry
 
+from roleplay_chat.dead_letters import turn_failed
 from roleplay_common.broker import (
     EventRouter,
     Topics,
@@ -38,6 +39,7 @@ from roleplay_common.ops.dead_letters import (
     redrive,
 )
 from roleplay_common.settings import KafkaSettings
+from roleplay_scenes.dead_letters import job_failed
 from tests.conftest import IsolatedEnv
 from tests.support.kafka import producer, tap
 from tests.support.services import running_all
@@ -189,6 +191,9 @@ async def test_a_dead_lettered_command_fails_its_turn_or_job_for_the_client(
     monkeypatch.setenv("ROLEPLAY_KAFKA_TOPIC_PREFIX", f"dlq{uuid.uuid4().hex[:8]}.")
     service = f"commands{uuid.uuid4().hex[:6]}"
     router = EventRouter(service)
+    # The owning services' rules: which failure fact a dead-lettered command gets.
+    router.fails_with(RequestChatTurn, turn_failed)
+    router.fails_with(RequestSceneJob, job_failed)
 
     @router.handles(RequestChatTurn, consumer="turns")
     async def never_turn(_: RequestChatTurn, __: EventEnvelope) -> None:
@@ -237,10 +242,10 @@ async def test_a_dead_lettered_command_fails_its_turn_or_job_for_the_client(
         assert str(failed.turn_id) == ids["turn_id"]
         assert failed.error.code == DEAD_LETTERED_CODE
         seen = await job_facts.wait_for(lambda s: any(e.causation_id == job.id for e in s))
-        job_failed = next(e for e in seen if e.causation_id == job.id).payload()
-        assert isinstance(job_failed, SceneJobFailed)
-        assert str(job_failed.job_id) == ids["job_id"]
-        assert job_failed.code == DEAD_LETTERED_CODE
+        failed_job = next(e for e in seen if e.causation_id == job.id).payload()
+        assert isinstance(failed_job, SceneJobFailed)
+        assert str(failed_job.job_id) == ids["job_id"]
+        assert failed_job.code == DEAD_LETTERED_CODE
     letters = await list_dead_letters(KafkaSettings(), service=service)
     assert sorted(d.record.consumer for d in letters) == ["jobs", "turns"]
 
@@ -335,7 +340,7 @@ async def test_the_chat_and_scenes_services_fail_what_they_dead_letter(
         [failed] = [e for e in seen if e.causation_id == turn.id]
         assert failed.producer == "chat"
         seen = await job_facts.wait_for(lambda s: any(e.causation_id == job.id for e in s))
-        [job_failed] = [e for e in seen if e.causation_id == job.id]
-        assert job_failed.producer == "scenes"
+        [failed_job] = [e for e in seen if e.causation_id == job.id]
+        assert failed_job.producer == "scenes"
     chat_letters = await list_dead_letters(KafkaSettings(), service="chat")
     assert any(d.record.original["id"] == str(turn.id) for d in chat_letters)
