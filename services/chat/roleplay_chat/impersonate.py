@@ -26,7 +26,8 @@ from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
 from roleplay_chat.routing import RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.store import get_conversation, recent_history
-from roleplay_chat.turns import PROMPT_TOO_LARGE, TurnRunner
+from roleplay_chat.turn_endings import PROMPT_TOO_LARGE
+from roleplay_chat.turns import TurnRunner
 from roleplay_common.events import EventEnvelope, ModelRoute, RequestChatTurn
 from roleplay_common.http import ApiError, not_found
 from roleplay_common.logging import get_logger

@@ -72,7 +72,7 @@ class TurnTakeover:
                     col(Turn.lease_owner) == self.instance,
                     col(Turn.finished_at).is_(None),
                 )
-                .values(lease_until=self.runner._lease_end())
+                .values(lease_until=self.runner.lease_end())
             )
         return int(getattr(renewed, "rowcount", 0) or 0)
 
@@ -150,20 +150,20 @@ class TurnTakeover:
                 command = envelope.payload()
                 assert isinstance(command, RequestChatTurn)
                 if turn.restarts >= MAX_RESTARTS:
-                    self.runner._finish_failed(session, turn, INTERRUPTED, deltas=turn.deltas)
-                    await self.runner._emit_failed(
+                    self.runner.finish_failed(session, turn, INTERRUPTED, deltas=turn.deltas)
+                    await self.runner.emit_failed(
                         session, command, envelope, INTERRUPTED, deltas=turn.deltas
                     )
                     ended += 1
                     continue
                 turn.restarts += 1
                 turn.lease_owner = self.instance
-                turn.lease_until = self.runner._lease_end()
+                turn.lease_until = self.runner.lease_end()
                 taken.append(TakenTurn(command, envelope, turn.created_at))
         if ended:
             log.warning("ended turns restarted too often", count=ended)
         for item in taken:
-            self.runner._detach(self._resume(item), f"takeover-{item.command.turn_id}")
+            self.runner.detach(self._resume(item), f"takeover-{item.command.turn_id}")
         return taken
 
     async def watch(self) -> None:
@@ -195,9 +195,9 @@ class TurnTakeover:
                     if conversation is None:
                         await self._end(session, command.turn_id, command, envelope)
                         return
-                    prepared = await self.runner._prepare(session, command, conversation)
+                    prepared = await self.runner.prepare(session, command, conversation)
                 log.warning("taking over a turn", published=after)
-                await self.runner._run_guarded(command, envelope, prepared, restart_after=after)
+                await self.runner.run_guarded(command, envelope, prepared, restart_after=after)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -213,5 +213,5 @@ class TurnTakeover:
         turn = await session.get(Turn, turn_id, with_for_update=True)
         if turn is None or turn.finished_at is not None:
             return
-        self.runner._finish_failed(session, turn, INTERRUPTED, deltas=turn.deltas)
-        await self.runner._emit_failed(session, command, envelope, INTERRUPTED, deltas=turn.deltas)
+        self.runner.finish_failed(session, turn, INTERRUPTED, deltas=turn.deltas)
+        await self.runner.emit_failed(session, command, envelope, INTERRUPTED, deltas=turn.deltas)

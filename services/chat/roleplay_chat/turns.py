@@ -7,7 +7,7 @@
    build the prompt from the newest history within the model's budget, stream the provider
    with retries and fallback, publish every piece of text as it arrives, then store the reply
    and publish `chat.turn.completed` and `usage.recorded` through the outbox, in one
-   transaction. A failure stores nothing but the failure, and says why.
+   transaction (`turn_endings`). A failure stores nothing but the failure, and says why.
 3. A turn whose instance stopped mid-stream (its lease ran out) is taken over by another
    instance and its reply produced again (`takeover`), so no client waits forever.
 """
@@ -20,7 +20,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,7 +27,6 @@ import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from roleplay_chat.domain.prompt import (
     ChatPrompt,
@@ -38,13 +36,13 @@ from roleplay_chat.domain.prompt import (
     assemble,
     plan_prompt,
 )
-from roleplay_chat.domain.tokens import CALIBRATION, count_tokens, counter_for
+from roleplay_chat.domain.tokens import counter_for
 from roleplay_chat.memory import MemoryKeeper, budget_window
 from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
 from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
-from roleplay_chat.routing import Attempt, RoutedReply, TurnFailedError, stream_with_fallback
+from roleplay_chat.routing import TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
     CONVERSATIONS,
@@ -52,33 +50,24 @@ from roleplay_chat.store import (
     PREVIEW_CHARS,
     TURNS,
     Conversation,
-    Message,
     Turn,
-    alternative_stamp,
     get_conversation,
-    last_assistant_message,
-    message_view,
     newest_message,
     recent_history,
 )
 from roleplay_chat.stream_limits import StreamLimits
 from roleplay_chat.takeover import TurnTakeover
+from roleplay_chat.turn_endings import PROMPT_TOO_LARGE, TurnEndings
 from roleplay_chat.worker_health import WorkerHealth
-from roleplay_common.broker import Topics, envelope_headers
-from roleplay_common.db import add_to_outbox
+from roleplay_common.broker import envelope_headers
 from roleplay_common.db.plumbing import processed_events_table
 from roleplay_common.events import (
-    ChatTurnCompleted,
     ChatTurnDelta,
-    ChatTurnFailed,
     ChatTurnStarted,
     EventEnvelope,
-    LorebookActivation,
     ModelRoute,
     RequestChatTurn,
     TurnError,
-    TurnUsage,
-    UsageRecorded,
 )
 from roleplay_common.events.turn_stream import DeltaEncoder
 from roleplay_common.logging import bind_correlation, get_logger
@@ -88,8 +77,6 @@ from roleplay_common.tracing import tracer
 
 log = get_logger(__name__)
 TRACER = tracer("roleplay.chat")
-
-PROMPT_TOO_LARGE = "prompt_too_large"
 
 FIRST_DELTA = Histogram(
     "roleplay_chat_first_delta_seconds",
@@ -109,7 +96,7 @@ class Prepared:
     """The conversation's length as `history` counts it (history is only its newest part)."""
 
 
-class TurnRunner:
+class TurnRunner(TurnEndings):
     def __init__(
         self,
         runtime: Runtime,
@@ -132,10 +119,6 @@ class TurnRunner:
         # renewed, so a turn whose task crashed is taken over like one whose instance died.
         self.active: set[uuid.UUID] = set()
         self.takeover = TurnTakeover(self)
-
-    @property
-    def topics(self) -> Topics:
-        return self.runtime.topics
 
     # -- 1. accept -------------------------------------------------------------------------
 
@@ -163,13 +146,13 @@ class TurnRunner:
             if refusal is not None:
                 turn = await session.get(Turn, command.turn_id)
                 assert turn is not None
-                self._finish_failed(session, turn, refusal)
-                await self._emit_failed(session, command, envelope, refusal, deltas=0)
+                self.finish_failed(session, turn, refusal)
+                await self.emit_failed(session, command, envelope, refusal, deltas=0)
                 return None
             assert conversation is not None
             if command.kind == "send" and command.content is not None:
                 await _store_user_message(session, command)
-            return await self._prepare(session, command, conversation)
+            return await self.prepare(session, command, conversation)
 
     async def _record_turn(
         self, session: AsyncSession, command: RequestChatTurn, envelope: EventEnvelope
@@ -194,7 +177,7 @@ class TurnRunner:
             "restarts": 0,
             "command": envelope.model_dump(mode="json"),
             "lease_owner": self.instance,
-            "lease_until": self._lease_end(),
+            "lease_until": self.lease_end(),
             "created_at": datetime.now(UTC),
         }
         columns = [TURNS.c[name] for name in row]
@@ -212,7 +195,7 @@ class TurnRunner:
     def schedule(
         self, command: RequestChatTurn, envelope: EventEnvelope, prepared: Prepared
     ) -> None:
-        self._detach(self._run_guarded(command, envelope, prepared), str(command.turn_id))
+        self.detach(self.run_guarded(command, envelope, prepared), str(command.turn_id))
 
     async def shutdown(self) -> None:
         for task in list(self._running):
@@ -223,7 +206,7 @@ class TurnRunner:
         except Exception as exc:
             log.warning("could not give back turn leases", error=type(exc).__name__)
 
-    async def _run_guarded(
+    async def run_guarded(
         self,
         command: RequestChatTurn,
         envelope: EventEnvelope,
@@ -262,7 +245,7 @@ class TurnRunner:
                 raise
             except Exception:
                 log.exception("turn crashed; it is given back to be taken over")
-                self._detach(
+                self.detach(
                     self.takeover.give_back(command.turn_id), f"give-back-{command.turn_id}"
                 )
             finally:
@@ -374,7 +357,7 @@ class TurnRunner:
             deltas = await reply_stream.finish()
             if announced is not None:
                 await announced()
-            await self._fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
+            await self.fail(command, envelope, failure, deltas=deltas, estimated_in=estimated_in)
             FINISHED_TURNS.labels("failed").inc()
             return
         except BaseException:
@@ -383,7 +366,7 @@ class TurnRunner:
         deltas = await reply_stream.finish()
         if announced is not None:
             await announced()
-        await self._complete(
+        await self.complete(
             command,
             envelope,
             reply,
@@ -408,7 +391,7 @@ class TurnRunner:
             len(prepared.history) + 2
             >= self.settings.memory_keep_recent + self.settings.memory_batch
         ):
-            self._detach(
+            self.detach(
                 self._remember(command, reply.route, envelope, window=window),
                 f"memory-{command.turn_id}",
             )
@@ -426,12 +409,12 @@ class TurnRunner:
         except Exception:
             log.exception("memory update crashed")
 
-    def _detach(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def detach(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    async def _prepare(
+    async def prepare(
         self, session: AsyncSession, command: RequestChatTurn, conversation: Conversation
     ) -> Prepared:
         recent = await recent_history(
@@ -448,126 +431,9 @@ class TurnRunner:
             message_count=total,
         )
 
-    async def _complete(
-        self,
-        command: RequestChatTurn,
-        envelope: EventEnvelope,
-        reply: RoutedReply,
-        *,
-        deltas: int,
-        estimated_in: dict[str, int],
-        lore: list[LorebookActivation] | None = None,
-    ) -> None:
-        schema = self.runtime.schema
-        async with self.runtime.db.transaction() as session:
-            conversation = await get_conversation(session, command.conversation_id, lock=True)
-            if conversation is None:  # deleted while the reply streamed
-                return
-            if not await _unfinished(session, command.turn_id, self.instance):
-                log.warning("turn was ended or taken over before its reply was stored")
-                return
-            message = await self._store_reply(session, command, reply)
-            await session.execute(
-                sa.update(Turn)
-                .where(col(Turn.id) == command.turn_id)
-                .values(
-                    status="completed",
-                    assistant_message_id=message.id,
-                    model_key=reply.route.model_key,
-                    deltas=deltas,
-                    finished_at=datetime.now(UTC),
-                    lease_owner=None,
-                )
-            )
-            conversation.updated_at = datetime.now(UTC)
-            conversation.last_message_preview = message.content[:PREVIEW_CHARS]
-            await session.flush()
-            usage = _turn_usage(reply, estimated_in)
-            await add_to_outbox(
-                session,
-                schema,
-                self.topics,
-                self.runtime.envelope(
-                    ChatTurnCompleted(
-                        turn_id=command.turn_id,
-                        conversation_id=command.conversation_id,
-                        user_id=command.user_id,
-                        message=message_view(message),
-                        usage=usage,
-                        deltas=deltas,
-                        lorebook_activations=lore or [],
-                    ),
-                    causation=envelope,
-                ),
-            )
-            await self.record_usage(session, command, envelope, reply.attempts, estimated_in)
-
-    async def _store_reply(
-        self, session: AsyncSession, command: RequestChatTurn, reply: RoutedReply
-    ) -> Message:
-        text, stamp = reply.text, alternative_stamp(reply.route.model_key)
-        if command.kind in ("regenerate", "continue"):
-            target = await last_assistant_message(session, command.conversation_id)
-            newest = await newest_message(session, command.conversation_id)
-            answered = target is not None and newest is not None and newest.id == target.id
-            if target is not None and answered and command.kind == "regenerate":
-                meta = [*_padded_meta(target), stamp]
-                alternatives = [*(target.alternatives or [target.content]), text]
-                target.alternatives = alternatives
-                target.alternative_meta = meta
-                target.selected_index = len(alternatives) - 1
-                target.content = text
-                target.turn_id = command.turn_id
-                target.updated_at = datetime.now(UTC)
-                return target
-            if target is not None and answered:
-                # Continue extends the newest reply: its current swipe grows.
-                grown = target.content + text
-                alternatives = list(target.alternatives or [target.content])
-                alternatives[min(target.selected_index, len(alternatives) - 1)] = grown
-                target.alternatives = alternatives
-                target.content = grown
-                target.turn_id = command.turn_id
-                target.updated_at = datetime.now(UTC)
-                return target
-        message = Message(
-            conversation_id=command.conversation_id,
-            user_id=command.user_id,
-            sender="assistant",
-            message_type="continue" if command.kind == "continue" else "reply",
-            content=text,
-            alternatives=[text],
-            alternative_meta=[stamp],
-            turn_id=command.turn_id,
-        )
-        session.add(message)
-        return message
-
-    async def _fail(
-        self,
-        command: RequestChatTurn,
-        envelope: EventEnvelope,
-        failure: TurnFailedError,
-        *,
-        deltas: int,
-        estimated_in: dict[str, int],
-    ) -> None:
-        log.warning("turn failed", code=failure.code, attempts=len(failure.attempts))
-        error = TurnError(code=failure.code, message=failure.message)
-        async with self.runtime.db.transaction() as session:
-            turn = await session.get(Turn, command.turn_id, with_for_update=True)
-            if turn is not None and (
-                turn.finished_at is not None or turn.lease_owner != self.instance
-            ):
-                return  # ended already, or taken over: one ending per turn, by its holder
-            if turn is not None:
-                self._finish_failed(session, turn, error, deltas=deltas)
-            await self._emit_failed(session, command, envelope, error, deltas=deltas)
-            await self.record_usage(session, command, envelope, failure.attempts, estimated_in)
-
     # -- helpers ---------------------------------------------------------------------------
 
-    def _lease_end(self) -> datetime:
+    def lease_end(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.turn_lease_seconds)
 
     async def _still_ours(self, turn_id: uuid.UUID) -> bool:
@@ -575,81 +441,6 @@ class TurnRunner:
             turn = await session.get(Turn, turn_id)
             return (
                 turn is not None and turn.finished_at is None and turn.lease_owner == self.instance
-            )
-
-    def _finish_failed(
-        self, session: AsyncSession, turn: Turn, error: TurnError, *, deltas: int = 0
-    ) -> None:
-        turn.status = "failed"
-        turn.error_code = error.code
-        turn.error_message = error.message
-        turn.deltas = deltas
-        turn.finished_at = datetime.now(UTC)
-        turn.lease_owner = None
-
-    async def _emit_failed(
-        self,
-        session: AsyncSession,
-        command: RequestChatTurn,
-        envelope: EventEnvelope,
-        error: TurnError,
-        *,
-        deltas: int,
-    ) -> None:
-        await add_to_outbox(
-            session,
-            self.runtime.schema,
-            self.topics,
-            self.runtime.envelope(
-                ChatTurnFailed(
-                    turn_id=command.turn_id,
-                    conversation_id=command.conversation_id,
-                    user_id=command.user_id,
-                    error=error,
-                    deltas=deltas,
-                ),
-                causation=envelope,
-            ),
-        )
-
-    async def record_usage(
-        self,
-        session: AsyncSession,
-        command: RequestChatTurn,
-        envelope: EventEnvelope,
-        attempts: list[Attempt],
-        estimated_in: dict[str, int],
-    ) -> None:
-        for attempt in attempts:
-            if attempt.error is not None and attempt.error.code == PROMPT_TOO_LARGE:
-                continue  # refused before any provider call
-            tokens_in, tokens_out = _tokens(attempt, estimated_in.get(attempt.route.model_key, 0))
-            route = attempt.route
-            await add_to_outbox(
-                session,
-                self.runtime.schema,
-                self.topics,
-                self.runtime.envelope(
-                    UsageRecorded(
-                        user_id=command.user_id,
-                        provider=route.provider,
-                        model=route.model_key,
-                        request_type="chat",
-                        tokens_in=tokens_in,
-                        tokens_out=tokens_out,
-                        cost_in=_cost(tokens_in, route.input_cost_per_mtok),
-                        cost_out=_cost(tokens_out, route.output_cost_per_mtok),
-                        status="success"
-                        if attempt.ok
-                        else ("timeout" if _timed_out(attempt) else "error"),
-                        response_status=attempt.error.status if attempt.error else 200,
-                        latency_ms=attempt.latency_ms,
-                        occurred_at=datetime.now(UTC),
-                        reference_id=str(command.turn_id),
-                        error_code=attempt.error.code if attempt.error else None,
-                    ),
-                    causation=envelope,
-                ),
             )
 
     async def _announce(
@@ -692,12 +483,6 @@ def _refusal(conversation: Conversation | None, command: RequestChatTurn) -> Tur
     return None
 
 
-async def _unfinished(session: AsyncSession, turn_id: uuid.UUID, instance: str) -> bool:
-    """Lock the turn's row; False when it has ended already or another instance took it."""
-    turn = await session.get(Turn, turn_id, with_for_update=True)
-    return turn is not None and turn.finished_at is None and turn.lease_owner == instance
-
-
 async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -> None:
     """The user's message and the conversation's preview, in one statement."""
     assert command.content is not None
@@ -727,52 +512,4 @@ async def _store_user_message(session: AsyncSession, command: RequestChatTurn) -
         .where(CONVERSATIONS.c.id == command.conversation_id)
         .values(updated_at=now, last_message_preview=command.content[:PREVIEW_CHARS])
         .add_cte(stored)
-    )
-
-
-def _padded_meta(message: Message) -> list[dict[str, Any]]:
-    """The message's `alternative_meta`, one entry per alternative (older rows had none)."""
-    meta = list(message.alternative_meta or [])
-    count = len(message.alternatives or [message.content])
-    stamp = alternative_stamp(None, message.created_at)
-    return (meta + [stamp] * count)[:count]
-
-
-def _tokens(attempt: Attempt, estimated_in: int) -> tuple[int, int]:
-    """Tokens as the provider reported them, else our estimate (the call was still made)."""
-    end = attempt.end
-    tokens_in = end.prompt_tokens if end and end.prompt_tokens is not None else estimated_in
-    tokens_out = (
-        end.completion_tokens
-        if end and end.completion_tokens is not None
-        else count_tokens(attempt.text)
-    )
-    return tokens_in, tokens_out
-
-
-def _cost(tokens: int, per_million: Decimal) -> Decimal:
-    return (Decimal(tokens) * per_million / Decimal(1_000_000)).quantize(Decimal("0.000001"))
-
-
-def _timed_out(attempt: Attempt) -> bool:
-    return attempt.error is not None and attempt.error.code == "provider_timeout"
-
-
-def _turn_usage(reply: RoutedReply, estimated_in: dict[str, int]) -> TurnUsage:
-    attempt = reply.attempts[-1]
-    tokens_in, tokens_out = _tokens(attempt, estimated_in.get(reply.route.model_key, 0))
-    route = reply.route
-    if attempt.end is not None:
-        CALIBRATION.observe(
-            route.model_name, estimated_in.get(route.model_key, 0), attempt.end.prompt_tokens
-        )
-    return TurnUsage(
-        provider=route.provider,
-        model=route.model_key,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        cost=_cost(tokens_in, route.input_cost_per_mtok)
-        + _cost(tokens_out, route.output_cost_per_mtok),
-        latency_ms=attempt.latency_ms,
-        first_token_ms=attempt.first_token_ms,
     )
