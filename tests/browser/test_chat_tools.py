@@ -1,0 +1,48 @@
+"""Chat tools in the browser: quick settings with the author's note, and fork from a message."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import assert_every_control_is_named, register
+from tests.browser.test_chat import stored_conversation
+from tests.e2e.conftest import Stack
+
+
+async def test_the_authors_note_and_sampler_settings_are_saved_and_shown_again(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config()
+    person = await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(1)
+
+    await page.get_by_role("button", name="Settings").click()
+    settings = page.get_by_role("dialog", name="Quick settings")
+    await settings.get_by_label("Author's note", exact=True).fill("Mira speaks in short sentences.")
+    await settings.get_by_label("Author's note depth").fill("2")
+    await settings.get_by_label("Temperature").fill("0.7")
+    await settings.get_by_label("Stop sequences").fill("###\nEND")
+    await assert_every_control_is_named(page)
+    await settings.get_by_role("button", name="Save settings").click()
+    await expect(settings.get_by_role("status")).to_have_text("Saved")
+    await settings.get_by_role("button", name="Close").click()
+    await expect(settings).to_be_hidden()
+
+    await page.get_by_role("button", name="Settings").click()
+    await expect(settings.get_by_label("Author's note", exact=True)).to_have_value(
+        "Mira speaks in short sentences."
+    )
+    await expect(settings.get_by_label("Author's note depth")).to_have_value("2")
+    await expect(settings.get_by_label("Temperature")).to_have_value("0.7")
+    stored = await stored_conversation(web_stack, person.email, person.password, page)
+    assert stored["settings"]["author_note"] == "Mira speaks in short sentences."
+    assert stored["settings"]["author_note_depth"] == 2
+    assert stored["settings"]["stop"] == ["###", "END"]
+
+    await settings.get_by_label("Temperature").fill("")
+    await settings.get_by_role("button", name="Save settings").click()
+    await expect(settings.get_by_role("status")).to_have_text("Saved")
+    stored = await stored_conversation(web_stack, person.email, person.password, page)
+    assert stored["settings"].get("temperature") is None
+    assert stored["settings"]["author_note"] == "Mira speaks in short sentences."
