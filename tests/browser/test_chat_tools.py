@@ -46,3 +46,29 @@ async def test_the_authors_note_and_sampler_settings_are_saved_and_shown_again(
     stored = await stored_conversation(web_stack, person.email, person.password, page)
     assert stored["settings"].get("temperature") is None
     assert stored["settings"]["author_note"] == "Mira speaks in short sentences."
+
+
+async def test_fork_from_a_message_opens_a_new_chat_holding_the_history_up_to_it(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config()
+    await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await page.get_by_label("Message", exact=True).fill("Tell me about the ship.")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
+    await expect(page.get_by_role("button", name="Regenerate")).to_be_visible()
+    original = page.url
+
+    mine = page.get_by_role("listitem", name="You")
+    await mine.get_by_role("button", name="Fork from here").click()
+    await expect(page).not_to_have_url(original)
+    await expect(page.get_by_role("listitem", name="You")).to_have_count(1)
+    await expect(page.get_by_role("listitem", name="You").locator(".text")).to_have_text(
+        "Tell me about the ship."
+    )
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(1)
+    await assert_every_control_is_named(page)
+
+    await page.goto(original)
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from "react"
 import { api, describe, must, type Conversation, type Message } from "../api/client";
 import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
-import { href } from "../route";
+import { go, href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
 import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
@@ -93,6 +93,15 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       const answer = await api.DELETE("/v1/messages/{message_id}", { params: { path: { message_id: message.id } } });
       if (answer.error !== undefined) must(answer);
     });
+  const fork = async (message: Message) => {
+    setProblem(null);
+    try {
+      const forked = must(await api.POST("/v1/conversations/{conversation_id}/fork", { params: { path: { conversation_id: conversationId } }, body: { message_id: message.id } }));
+      go({ page: "chat", conversationId: forked.id });
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  };
   const keep = async (scene: SceneView) => {
     try {
       must(await api.POST("/v1/scenes/{scene_id}/save", { params: { path: { scene_id: scene.id } } }));
@@ -127,6 +136,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       onSwipe={m.sender === "assistant" && !streaming ? (i) => void swipe(m, i) : undefined}
       onEdit={(content) => edit(m, content)}
       onDelete={() => void remove(m)}
+      onFork={streaming || pendingUser ? undefined : () => void fork(m)}
     >
       {scenesOf(m).map(sceneCard)}
     </MessageBubble>

@@ -8,10 +8,12 @@ type Props = {
   onSwipe?: (index: number) => void;
   onEdit: (content: string) => Promise<void>;
   onDelete: () => void;
+  /** Start a new chat holding the history up to this message. */
+  onFork?: () => void;
   children?: React.ReactNode;
 };
 
-export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, children }: Props) {
+export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, onFork, children }: Props) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const mine = message.sender === "user";
@@ -66,6 +68,11 @@ export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, childr
             <button type="button" className="quiet" onClick={onDelete}>
               Delete
             </button>
+            {onFork && (
+              <button type="button" className="quiet" onClick={onFork}>
+                Fork from here
+              </button>
+            )}
           </>
         )}
       </div>
