@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_every_control_is_named, register
-from tests.browser.test_chat import stored_conversation
+from tests.browser.test_chat import read_as, stored_conversation
 from tests.e2e.conftest import Stack
 
 
@@ -72,3 +72,42 @@ async def test_fork_from_a_message_opens_a_new_chat_holding_the_history_up_to_it
 
     await page.goto(original)
     await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
+
+
+async def test_a_memory_is_added_pinned_and_forgotten_in_the_memory_panel(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config()
+    person = await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(1)
+
+    await page.get_by_role("button", name="Memory").click()
+    panel = page.get_by_role("dialog", name="Memory")
+    await expect(panel.get_by_role("heading", name="The story so far")).to_be_visible()
+    await panel.get_by_label("Remember for").select_option("character")
+    await panel.get_by_label("What to remember").fill("The stowaway is afraid of storms.")
+    await panel.get_by_role("button", name="Remember").click()
+    remembered = panel.get_by_role("list", name="Captain Mira Vale about you").get_by_role(
+        "listitem", name="The stowaway is afraid of storms."
+    )
+    await expect(remembered).to_be_visible()
+    await assert_every_control_is_named(page)
+
+    await remembered.get_by_role("button", name="Pin").click()
+    await expect(remembered).to_contain_text("Pinned")
+    await expect(remembered.get_by_role("button", name="Unpin")).to_be_visible()
+    conversation_id = page.url.rsplit("/", 1)[1]
+    memory = await read_as(
+        web_stack, person.email, person.password, f"/v1/conversations/{conversation_id}/memory"
+    )
+    assert [(i["tier"], i["text"], i["pinned"]) for i in memory["items"]] == [
+        ("character", "The stowaway is afraid of storms.", True)
+    ]
+
+    await remembered.get_by_role("button", name="Forget").click()
+    await expect(remembered).to_be_hidden()
+    memory = await read_as(
+        web_stack, person.email, person.password, f"/v1/conversations/{conversation_id}/memory"
+    )
+    assert memory["items"] == []

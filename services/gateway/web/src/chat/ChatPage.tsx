@@ -1,5 +1,6 @@
 /** The chat page: header, bubbles with inline scenes, the streamed reply, and the composer.
- * Panels (scene modal, quick settings, character info) are components opened from here. */
+ * Panels (scene modal, quick settings, character info, lorebooks, memory, prompt preview) are
+ * components opened from here. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, describe, must, type Conversation, type Message } from "../api/client";
 import { Portrait } from "../pages/Portrait";
@@ -8,6 +9,7 @@ import { go, href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
 import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
+import { MemoryPanel } from "./MemoryPanel";
 import { MessageBubble } from "./MessageBubble";
 import { PromptPreviewPanel } from "./PromptPreviewPanel";
 import { QuickSettings } from "./QuickSettings";
@@ -21,6 +23,7 @@ type Panel =
   | { kind: "settings" }
   | { kind: "info" }
   | { kind: "lore" }
+  | { kind: "memory" }
   | { kind: "preview" }
   | null;
 
@@ -156,6 +159,9 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
         <button type="button" className="quiet" onClick={() => setPanel({ kind: "lore" })}>
           Lorebooks
         </button>
+        <button type="button" className="quiet" onClick={() => setPanel({ kind: "memory" })}>
+          Memory
+        </button>
         <button type="button" className="quiet" onClick={() => setPanel({ kind: "preview" })}>
           Prompt preview
         </button>
@@ -239,6 +245,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
       {panel?.kind === "lore" && conversation && <LorebookPanel conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
+      {panel?.kind === "memory" && <MemoryPanel conversationId={conversationId} characterName={name} onClose={() => setPanel(null)} />}
       {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} draft={draft} onClose={() => setPanel(null)} />}
       {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
     </div>
