@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { api, describe, must, type Schemas } from "../api/client";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
+import { Dialog } from "../Dialog";
 
 type Item = Schemas["MemoryItemPublic"];
 type Tier = Item["tier"];
@@ -55,7 +56,7 @@ export function MemoryPanel({ conversationId, characterName, onClose }: Props) {
 
   const m = memory.data;
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="memory-title">
+    <Dialog labelledBy="memory-title" onClose={onClose}>
       <div className="sheet stack">
         <h2 id="memory-title">Memory</h2>
         {memory.loading && !m && <p className="muted">Loading what is remembered…</p>}
@@ -105,7 +106,7 @@ export function MemoryPanel({ conversationId, characterName, onClose }: Props) {
           Close
         </button>
       </div>
-    </div>
+    </Dialog>
   );
 }
 

@@ -5,6 +5,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, describe, must, type Conversation, type Schemas } from "../api/client";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
+import { Dialog } from "../Dialog";
 
 type Props = { conversation: Conversation; onChanged: (c: Conversation) => void; onClose: () => void };
 type Settings = Schemas["SamplerSettings"];
@@ -88,7 +89,7 @@ export function QuickSettings({ conversation, onChanged, onClose }: Props) {
     setFields((f) => (f ? { ...f, [name]: e.target.value } : f));
   };
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="settings-title">
+    <Dialog labelledBy="settings-title" onClose={onClose}>
       <div className="sheet stack">
         <h2 id="settings-title">Quick settings</h2>
         <label>
@@ -151,6 +152,6 @@ export function QuickSettings({ conversation, onChanged, onClose }: Props) {
           Close
         </button>
       </div>
-    </div>
+    </Dialog>
   );
 }
