@@ -11,6 +11,7 @@ import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
 import { MemoryPanel } from "./MemoryPanel";
 import { MessageBubble } from "./MessageBubble";
+import { bubbleId, newestMessages, PAGE } from "./messagePages";
 import { PromptPreviewPanel } from "./PromptPreviewPanel";
 import { QuickSettings } from "./QuickSettings";
 import { SceneCard } from "./SceneCard";
@@ -37,13 +38,24 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   const [pendingUser, setPendingUser] = useState<string | null>(null);
   const list = useRef<HTMLOListElement>(null);
 
+  // How many of the newest messages are shown: a page more with every "Load earlier messages".
+  // A ref, so that loading stays one stable callback (the event stream's hook depends on it).
+  const wanted = useRef(PAGE);
+  const [hasEarlier, setHasEarlier] = useState(false);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  // The message to keep in view when earlier ones are added above it (instead of the newest).
+  const keepInView = useRef<string | null>(null);
+
   const loadMessages = useCallback(async () => {
     try {
-      const page = must(await api.GET("/v1/conversations/{conversation_id}/messages", { params: { path: { conversation_id: conversationId }, query: { limit: 100 } } }));
-      setMessages(page.items);
+      const newest = await newestMessages(conversationId, wanted.current);
+      setMessages(newest.items);
+      setHasEarlier(newest.hasEarlier);
       setPendingUser(null);
     } catch (error) {
       setProblem(describe(error));
+    } finally {
+      setLoadingEarlier(false);
     }
   }, [conversationId]);
 
@@ -62,8 +74,22 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages);
 
   useEffect(() => {
+    if (loadingEarlier) return;
+    const anchor = keepInView.current && document.getElementById(keepInView.current);
+    if (anchor) {
+      anchor.scrollIntoView({ block: "start" });
+      keepInView.current = null;
+      return;
+    }
     list.current?.lastElementChild?.scrollIntoView({ block: "end" });
-  }, [messages, turn.streaming?.text, pendingUser, scenes]);
+  }, [messages, turn.streaming?.text, pendingUser, scenes, loadingEarlier]);
+
+  function loadEarlier() {
+    keepInView.current = messages?.[0] ? bubbleId(messages[0].id) : null;
+    setLoadingEarlier(true);
+    wanted.current += PAGE;
+    void loadMessages();
+  }
 
   async function send(event: FormEvent) {
     event.preventDefault();
@@ -134,6 +160,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   const bubbles = shown.map((m) => (
     <MessageBubble
       key={`${m.id}:${m.selected_index}:${m.updated_at}`}
+      id={bubbleId(m.id)}
       message={m}
       name={name}
       onSwipe={m.sender === "assistant" && !streaming ? (i) => void swipe(m, i) : undefined}
@@ -144,7 +171,10 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       {scenesOf(m).map(sceneCard)}
     </MessageBubble>
   ));
-  const loose = ordered.filter((s) => !attached.has(s.id));
+  // A scene of a message not loaded yet (or made before the first loaded one) shows with it
+  // once earlier messages are loaded, not at the bottom.
+  const firstShown = shown[0]?.created_at ?? "";
+  const loose = ordered.filter((s) => !attached.has(s.id) && !(hasEarlier && (s.messageId !== null || s.createdAt < firstShown)));
 
   return (
     <div className="chat">
@@ -172,6 +202,11 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       <Problem text={problem ?? turn.problem ?? sceneProblem} />
       {turn.connection && <p role="status" className="muted">{turn.connection}</p>}
       {!messages && <p className="muted">Loading the conversation…</p>}
+      {hasEarlier && (
+        <button type="button" className="quiet load-earlier" disabled={loadingEarlier} onClick={loadEarlier}>
+          {loadingEarlier ? "Loading earlier messages…" : "Load earlier messages"}
+        </button>
+      )}
       <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
         {bubbles}
         {loose.map((s) => (

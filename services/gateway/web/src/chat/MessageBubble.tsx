@@ -3,6 +3,8 @@ import { useState, type FormEvent } from "react";
 import type { Message } from "../api/client";
 
 type Props = {
+  /** The element id, so the page can scroll to this message. */
+  id?: string;
   message: Message;
   name: string;
   onSwipe?: (index: number) => void;
@@ -13,7 +15,7 @@ type Props = {
   children?: React.ReactNode;
 };
 
-export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, onFork, children }: Props) {
+export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, onFork, children }: Props) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const mine = message.sender === "user";
@@ -26,7 +28,7 @@ export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, onFork
     setEditing(false);
   }
   return (
-    <li className={`bubble ${mine ? "mine" : "theirs"}`} aria-label={`${mine ? "You" : name}`}>
+    <li id={id} className={`bubble ${mine ? "mine" : "theirs"}`} aria-label={`${mine ? "You" : name}`}>
       {editing ? (
         <form onSubmit={save} className="stack">
           <label>
