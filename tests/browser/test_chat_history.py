@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -30,13 +32,14 @@ def sillytavern_chat(lines: int) -> bytes:
     return "\n".join(json.dumps(r) for r in [header, *rows]).encode()
 
 
-async def as_person(stack: Stack, person: Person) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=stack.gateway)
-    login = await client.post(
-        "/v1/auth/login", json={"email": person.email, "password": person.password}
-    )
-    client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-    return client
+@asynccontextmanager
+async def as_person(stack: Stack, person: Person) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.gateway) as client:
+        login = await client.post(
+            "/v1/auth/login", json={"email": person.email, "password": person.password}
+        )
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        yield client
 
 
 async def test_earlier_messages_load_on_request_with_their_scenes_in_place(
@@ -48,7 +51,7 @@ async def test_earlier_messages_load_on_request_with_their_scenes_in_place(
     await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(1)
     first_chat = await stored_conversation(web_stack, person.email, person.password, page)
 
-    async with await as_person(web_stack, person) as client:
+    async with as_person(web_stack, person) as client:
         imported = await client.post(
             "/v1/conversations/import",
             data={"character_id": first_chat["character_id"]},

@@ -43,3 +43,46 @@ async def test_a_scene_appears_without_a_reload_and_kept_it_is_in_the_library(
     thumbnail = page.get_by_role("img", name="Last scene with Captain Mira Vale")
     await expect(thumbnail).to_be_visible()
     await assert_every_control_is_named(page)
+
+
+async def test_a_quick_modification_sits_under_the_tapped_image_and_a_pending_scene_cancels(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config(image_job_ms=300)
+    await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await page.get_by_label("Message", exact=True).fill("Show me the bridge.")
+    await page.get_by_role("button", name="Send").click()
+    replies = page.get_by_role("listitem", name="Captain Mira Vale")
+    await expect(replies).to_have_count(2)
+    await page.get_by_role("button", name="Generate scene").click()
+    dialog = page.get_by_role("dialog", name="Generate a scene")
+    await dialog.get_by_label("Prompt").fill("the captain on the bridge")
+    await dialog.get_by_role("button", name="Generate").click()
+    illustrated = replies.nth(1)
+    await expect(illustrated.get_by_role("figure", name="Scene").get_by_role("img")).to_be_visible()
+
+    await page.get_by_label("Message", exact=True).fill("And the engine room?")
+    await page.get_by_role("button", name="Send").click()
+    await expect(replies).to_have_count(3)
+    await expect(page.get_by_role("button", name="Generate scene")).to_be_visible()
+    await illustrated.get_by_role("button", name="Modify this scene").click()
+    quick = page.get_by_role("dialog", name="Modify the scene")
+    await quick.get_by_label("Preset").select_option("Add rain")
+    await quick.get_by_role("button", name="Generate").click()
+    await expect(quick).to_be_hidden()
+    await expect(illustrated.get_by_role("figure", name="Scene").get_by_role("img")).to_have_count(
+        2
+    )
+    await expect(replies.last.get_by_role("figure", name="Scene")).to_have_count(0)
+
+    await web_stack.standin_config(image_job_ms=60_000)
+    await page.get_by_role("button", name="Generate scene").click()
+    await dialog.get_by_label("New image").check()
+    await dialog.get_by_role("button", name="Generate").click()
+    pending = replies.last.get_by_role("figure", name="Scene")
+    await expect(pending.get_by_role("progressbar", name="Scene progress")).to_be_visible()
+    await assert_every_control_is_named(page)
+    await pending.get_by_role("button", name="Cancel the scene").click()
+    await expect(pending).to_contain_text("The scene was cancelled")
+    await web_stack.standin_config()

@@ -20,7 +20,7 @@ import { useScenes, type SceneView } from "./useScenes";
 import { useTurn } from "./useTurn";
 
 type Panel =
-  | { kind: "scene"; quick: boolean; previous: string | null }
+  | { kind: "scene"; quick: boolean; previous: string | null; messageId: string | null }
   | { kind: "settings" }
   | { kind: "info" }
   | { kind: "lore" }
@@ -131,6 +131,16 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       setProblem(describe(error));
     }
   };
+  const cancel = async (scene: SceneView) => {
+    setProblem(null);
+    upsert(scene.id, { cancelling: true });
+    try {
+      must(await api.POST("/v1/jobs/{job_id}/cancel", { params: { path: { job_id: scene.jobId } } }));
+    } catch (error) {
+      upsert(scene.id, { cancelling: false });
+      setProblem(describe(error));
+    }
+  };
   const keep = async (scene: SceneView) => {
     try {
       must(await api.POST("/v1/scenes/{scene_id}/save", { params: { path: { scene_id: scene.id } } }));
@@ -153,8 +163,16 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       return here;
     });
   const latestImage = [...ordered].reverse().find((s) => s.imageUrl)?.id ?? null;
+  // A modification illustrates the same message as the image it starts from.
+  const messageOf = (s: SceneView) => s.messageId ?? shown.find((m) => m.scene_ids.includes(s.id))?.id ?? null;
   const sceneCard = (s: SceneView) => (
-    <SceneCard key={s.id} scene={s} onKeep={() => void keep(s)} onModify={() => setPanel({ kind: "scene", quick: true, previous: s.id })} />
+    <SceneCard
+      key={s.id}
+      scene={s}
+      onKeep={() => void keep(s)}
+      onModify={() => setPanel({ kind: "scene", quick: true, previous: s.id, messageId: messageOf(s) })}
+      onCancel={() => void cancel(s)}
+    />
   );
 
   const bubbles = shown.map((m) => (
@@ -233,7 +251,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
           <button type="button" onClick={() => void turn.start("continue")}>
             Continue
           </button>
-          <button type="button" onClick={() => setPanel({ kind: "scene", quick: false, previous: latestImage })}>
+          <button type="button" onClick={() => setPanel({ kind: "scene", quick: false, previous: latestImage, messageId: lastAssistant.id })}>
             Generate scene
           </button>
           <a className="button quiet" href={href({ page: "library", conversationId })}>
@@ -272,10 +290,10 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
         <SceneModal
           conversationId={conversationId}
           previousSceneId={panel.previous}
-          messageId={lastAssistant?.id ?? null}
+          messageId={panel.messageId}
           quick={panel.quick}
           onClose={() => setPanel(null)}
-          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: lastAssistant?.id ?? null })}
+          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: panel.messageId })}
         />
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}

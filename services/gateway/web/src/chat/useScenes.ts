@@ -19,6 +19,8 @@ export type SceneView = {
   createdAt: string;
   kept: boolean;
   error: string | null;
+  /** Cancel was asked for; the event stream says when it is done. */
+  cancelling: boolean;
 };
 
 export function useScenes(conversationId: string, onReply: () => void) {
@@ -39,6 +41,7 @@ export function useScenes(conversationId: string, onReply: () => void) {
         createdAt: new Date().toISOString(),
         kept: false,
         error: null,
+        cancelling: false,
       };
       return { ...all, [id]: { ...base, ...change } };
     });
