@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Person, register
+from tests.browser.conftest import as_person, register
 from tests.browser.test_chat import stored_conversation
 from tests.e2e.conftest import Stack
 
@@ -30,16 +27,6 @@ def sillytavern_chat(lines: int) -> bytes:
         for i in range(lines)
     ]
     return "\n".join(json.dumps(r) for r in [header, *rows]).encode()
-
-
-@asynccontextmanager
-async def as_person(stack: Stack, person: Person) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway) as client:
-        login = await client.post(
-            "/v1/auth/login", json={"email": person.email, "password": person.password}
-        )
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        yield client
 
 
 async def test_earlier_messages_load_on_request_with_their_scenes_in_place(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import assert_every_control_is_named, register
-from tests.browser.test_chat import read_as, stored_conversation
+from tests.browser.test_chat import read_as, stored_conversation, stored_messages
 from tests.e2e.conftest import Stack
 
 
@@ -111,3 +111,37 @@ async def test_a_memory_is_added_pinned_and_forgotten_in_the_memory_panel(
         web_stack, person.email, person.password, f"/v1/conversations/{conversation_id}/memory"
     )
     assert memory["items"] == []
+
+
+async def test_a_message_is_edited_and_deleted_after_confirming(
+    page: Page, web_stack: Stack
+) -> None:
+    await web_stack.standin_config()
+    person = await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await page.get_by_label("Message", exact=True).fill("Tell me about the sea.")
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
+    await expect(page.get_by_role("button", name="Regenerate")).to_be_visible()
+
+    mine = page.get_by_role("listitem", name="You")
+    await mine.get_by_role("button", name="Edit").click()
+    await mine.get_by_label("Edit message").fill("Tell me about the storm.")
+    await mine.get_by_role("button", name="Save").click()
+    await expect(mine.locator(".text")).to_have_text("Tell me about the storm.")
+    stored = await stored_messages(web_stack, person.email, person.password, page)
+    assert stored[1]["content"] == "Tell me about the storm."
+
+    await mine.get_by_role("button", name="Delete").click()
+    confirm = page.get_by_role("dialog", name="Delete this message?")
+    await expect(confirm).to_be_visible()
+    await assert_every_control_is_named(page)
+    await confirm.get_by_role("button", name="Cancel").click()
+    await expect(confirm).to_be_hidden()
+    await expect(mine).to_have_count(1)
+
+    await mine.get_by_role("button", name="Delete").click()
+    await confirm.get_by_role("button", name="Delete").click()
+    await expect(mine).to_have_count(0)
+    stored = await stored_messages(web_stack, person.email, person.password, page)
+    assert "user" not in [m["sender"] for m in stored]

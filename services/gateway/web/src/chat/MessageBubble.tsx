@@ -1,6 +1,7 @@
 /** One message: its text, its swipes (`‹ n/m ›`), and what can be done with it. */
 import { useState, type FormEvent } from "react";
 import type { Message } from "../api/client";
+import { Confirm } from "../Confirm";
 
 type Props = {
   /** The element id, so the page can scroll to this message. */
@@ -17,6 +18,7 @@ type Props = {
 
 export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, onFork, children }: Props) {
   const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const mine = message.sender === "user";
   const count = message.alternatives_count;
@@ -67,7 +69,7 @@ export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, on
             <button type="button" className="quiet" onClick={() => { setDraft(message.content); setEditing(true); }}>
               Edit
             </button>
-            <button type="button" className="quiet" onClick={onDelete}>
+            <button type="button" className="quiet" onClick={() => setConfirming(true)}>
               Delete
             </button>
             {onFork && (
@@ -78,6 +80,7 @@ export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, on
           </>
         )}
       </div>
+      {confirming && <Confirm title="Delete this message?" action="Delete" onConfirm={onDelete} onClose={() => setConfirming(false)} />}
     </li>
   );
 }
