@@ -53,3 +53,16 @@ async def test_dialogs_open_by_keyboard_keep_focus_and_close_on_escape(page: Pag
         (page.get_by_role("button", name="Generate scene"), "Generate a scene"),
     ]:
         await open_tab_around_and_escape(page, opener, title)
+
+
+async def test_escape_closes_a_dialog_after_its_busy_button_dropped_focus(page: Page) -> None:
+    await register(page)
+    await page.get_by_role("button", name="Chat with Captain Mira Vale").click()
+    await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(1)
+    await page.get_by_role("button", name="Memory").click()
+    memory = page.get_by_role("dialog", name="Memory")
+    await memory.get_by_label("What to remember").fill("The stowaway hums sea shanties.")
+    await memory.get_by_role("button", name="Remember").click()  # disabled while it saves
+    await expect(memory.get_by_role("button", name="Forget")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(memory).to_be_hidden()

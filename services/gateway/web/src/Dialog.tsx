@@ -25,44 +25,39 @@ type Props = {
   children: ReactNode;
 };
 
+/** Open dialogs, the newest last: only the topmost one answers the keyboard. */
+const open: HTMLElement[] = [];
+
 export function Dialog({ labelledBy, onClose, children }: Props) {
   const overlay = useRef<HTMLDivElement>(null);
   const close = useRef(onClose);
   close.current = onClose;
 
   useEffect(() => {
-    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const root = overlay.current;
-    if (root) (focusables(root)[0] ?? root).focus();
+    if (!root) return;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    open.push(root);
+    (focusables(root)[0] ?? root).focus();
+    // On the document, not the dialog: a control that became disabled (a busy button) drops
+    // focus to the body, and Escape must still close the dialog.
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (open[open.length - 1] !== root) return;
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close.current();
+      } else if (event.key === "Tab") {
+        keepFocusInside(root, event);
+      }
+    };
+    document.addEventListener("keydown", onKeyDown);
     return () => {
+      document.removeEventListener("keydown", onKeyDown);
+      open.splice(open.indexOf(root), 1);
       // The opener may be gone (the page changed); then focus stays where the page puts it.
       if (opener?.isConnected) opener.focus();
     };
   }, []);
-
-  function onKeyDown(event: React.KeyboardEvent<HTMLDivElement>) {
-    if (event.key === "Escape") {
-      event.stopPropagation();
-      close.current();
-      return;
-    }
-    if (event.key !== "Tab" || !overlay.current) return;
-    const all = focusables(overlay.current);
-    if (all.length === 0) {
-      event.preventDefault();
-      return;
-    }
-    const first = all[0];
-    const last = all[all.length - 1];
-    const inside = overlay.current.contains(document.activeElement);
-    if (event.shiftKey && (document.activeElement === first || !inside)) {
-      event.preventDefault();
-      last.focus();
-    } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
-      event.preventDefault();
-      first.focus();
-    }
-  }
 
   return (
     <div
@@ -72,7 +67,6 @@ export function Dialog({ labelledBy, onClose, children }: Props) {
       aria-modal="true"
       aria-labelledby={labelledBy}
       tabIndex={-1}
-      onKeyDown={onKeyDown}
       onMouseDown={(e) => {
         if (e.target === e.currentTarget) close.current();
       }}
@@ -80,4 +74,24 @@ export function Dialog({ labelledBy, onClose, children }: Props) {
       {children}
     </div>
   );
+}
+
+/** Tab from the last control goes to the first, Shift+Tab from the first to the last, and
+ * either from outside the dialog comes back in. */
+function keepFocusInside(root: HTMLElement, event: KeyboardEvent) {
+  const all = focusables(root);
+  if (all.length === 0) {
+    event.preventDefault();
+    return;
+  }
+  const first = all[0];
+  const last = all[all.length - 1];
+  const inside = root.contains(document.activeElement);
+  if (event.shiftKey && (document.activeElement === first || !inside)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && (document.activeElement === last || !inside)) {
+    event.preventDefault();
+    first.focus();
+  }
 }
