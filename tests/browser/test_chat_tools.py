@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import assert_every_control_is_named, register
+from tests.browser.conftest import as_person, assert_every_control_is_named, register
 from tests.browser.test_chat import read_as, stored_conversation, stored_messages
 from tests.e2e.conftest import Stack
 
@@ -111,6 +111,20 @@ async def test_a_memory_is_added_pinned_and_forgotten_in_the_memory_panel(
         web_stack, person.email, person.password, f"/v1/conversations/{conversation_id}/memory"
     )
     assert memory["items"] == []
+
+    # A memory written elsewhere (another tab, the API) shows up in the open panel by itself.
+    async with as_person(web_stack, person) as client:
+        added = await client.post(
+            "/v1/memory",
+            json={
+                "tier": "conversation",
+                "text": "The lantern is blue.",
+                "conversation_id": conversation_id,
+            },
+        )
+        assert added.status_code == 201, added.text
+    this_chat = panel.get_by_role("list", name="This chat")
+    await expect(this_chat.get_by_role("listitem", name="The lantern is blue.")).to_be_visible()
 
 
 async def test_a_message_is_edited_and_deleted_after_confirming(

@@ -3,10 +3,10 @@
  * components opened from here. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, describe, must, type Conversation, type Message } from "../api/client";
-import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { go, href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
+import { ChatHeader } from "./ChatHeader";
 import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
 import { MemoryPanel } from "./MemoryPanel";
@@ -71,7 +71,10 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   }, [conversationId, loadMessages]);
 
   const turn = useTurn(conversationId, loadMessages);
-  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages);
+  // Bumped by `memory.updated`, so an open memory panel reads the memory again.
+  const [memoryVersion, setMemoryVersion] = useState(0);
+  const memoryChanged = useCallback(() => setMemoryVersion((v) => v + 1), []);
+  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages, memoryChanged);
 
   useEffect(() => {
     if (loadingEarlier) return;
@@ -196,27 +199,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
 
   return (
     <div className="chat">
-      <header className="chat-header">
-        <a href={href({ page: "dashboard" })} aria-label="Back to the dashboard" className="button quiet">
-          ‹
-        </a>
-        <button type="button" className="quiet title" onClick={() => setPanel({ kind: "info" })} aria-label={`About ${name}`}>
-          <Portrait name={name} url={conversation?.character.image_url} />
-          <span>{name}</span>
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "lore" })}>
-          Lorebooks
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "memory" })}>
-          Memory
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "preview" })}>
-          Prompt preview
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "settings" })}>
-          Settings
-        </button>
-      </header>
+      <ChatHeader name={name} imageUrl={conversation?.character.image_url} onOpen={(kind) => setPanel({ kind })} />
       <Problem text={problem ?? turn.problem ?? sceneProblem} />
       {turn.connection && <p role="status" className="muted">{turn.connection}</p>}
       {!messages && <p className="muted">Loading the conversation…</p>}
@@ -298,7 +281,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
       {panel?.kind === "lore" && conversation && <LorebookPanel conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
-      {panel?.kind === "memory" && <MemoryPanel conversationId={conversationId} characterName={name} onClose={() => setPanel(null)} />}
+      {panel?.kind === "memory" && <MemoryPanel conversationId={conversationId} characterName={name} version={memoryVersion} onClose={() => setPanel(null)} />}
       {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} draft={draft} onClose={() => setPanel(null)} />}
       {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
     </div>

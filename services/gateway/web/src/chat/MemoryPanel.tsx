@@ -16,10 +16,16 @@ const TIERS: { tier: Tier; title: string; hint: string }[] = [
   { tier: "profile", title: "About you", hint: "kept across all characters" },
 ];
 
-type Props = { conversationId: string; characterName: string; onClose: () => void };
+type Props = {
+  conversationId: string;
+  characterName: string;
+  /** Changes when the conversation event stream says the memory changed: read it again. */
+  version: number;
+  onClose: () => void;
+};
 
-export function MemoryPanel({ conversationId, characterName, onClose }: Props) {
-  const memory = useLoad(async () => must(await api.GET("/v1/conversations/{conversation_id}/memory", { params: { path: { conversation_id: conversationId } } })), [conversationId]);
+export function MemoryPanel({ conversationId, characterName, version, onClose }: Props) {
+  const memory = useLoad(async () => must(await api.GET("/v1/conversations/{conversation_id}/memory", { params: { path: { conversation_id: conversationId } } })), [conversationId, version]);
   const [problem, setProblem] = useState<string | null>(null);
   const [tier, setTier] = useState<Tier>("conversation");
   const [text, setText] = useState("");
@@ -72,7 +78,7 @@ export function MemoryPanel({ conversationId, characterName, onClose }: Props) {
             return (
               <section key={t} aria-labelledby={`memory-${t}`}>
                 <h3 id={`memory-${t}`}>
-                  {t === "character" ? `${characterName} about you` : title} <span className="muted">({hint})</span>
+                  {t === "character" ? `${characterName} about you` : title} <span className="muted hint">({hint})</span>
                 </h3>
                 {items.length === 0 && <p className="muted">Nothing yet.</p>}
                 <ul className="stack" aria-label={t === "character" ? `${characterName} about you` : title}>

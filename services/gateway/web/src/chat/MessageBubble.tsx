@@ -73,8 +73,8 @@ export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, on
               Delete
             </button>
             {onFork && (
-              <button type="button" className="quiet" onClick={onFork}>
-                Fork from here
+              <button type="button" className="quiet" onClick={onFork} aria-label="Fork from here" title="A new chat holding the story up to this message">
+                Fork
               </button>
             )}
           </>
