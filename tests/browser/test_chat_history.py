@@ -79,5 +79,8 @@ async def test_earlier_messages_load_on_request_with_their_scenes_in_place(
     line_four = bubbles.filter(has_text="Line 004")
     await expect(line_four.get_by_role("figure", name="Scene")).to_have_count(1)
     await expect(page.get_by_role("figure", name="Scene")).to_have_count(1)
-    # Loading earlier messages keeps the reader where they were, not at the bottom.
+    # Loading earlier messages keeps the reader where they were, not at the bottom, also once
+    # the early scene has finished painting.
+    await expect(line_four.get_by_role("figure", name="Scene").get_by_role("img")).to_be_visible()
     await expect(bubbles.nth(LINES - 100)).to_be_in_viewport()
+    await expect(bubbles.last).not_to_be_in_viewport()

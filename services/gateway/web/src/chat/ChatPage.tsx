@@ -76,15 +76,28 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   const memoryChanged = useCallback(() => setMemoryVersion((v) => v + 1), []);
   const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages, memoryChanged);
 
+  // Follow the newest message only while the reader is at the bottom: a scene finishing under an
+  // earlier message must not pull someone reading back down.
+  const followNewest = useRef(true);
+  useEffect(() => {
+    const scrolled = () => {
+      const bottom = list.current?.getBoundingClientRect().bottom ?? 0;
+      followNewest.current = bottom - window.innerHeight < 150;
+    };
+    window.addEventListener("scroll", scrolled, { passive: true });
+    return () => window.removeEventListener("scroll", scrolled);
+  }, []);
+
   useEffect(() => {
     if (loadingEarlier) return;
     const anchor = keepInView.current && document.getElementById(keepInView.current);
     if (anchor) {
-      anchor.scrollIntoView({ block: "start" });
       keepInView.current = null;
+      followNewest.current = false;
+      anchor.scrollIntoView({ block: "start" });
       return;
     }
-    list.current?.lastElementChild?.scrollIntoView({ block: "end" });
+    if (followNewest.current) list.current?.lastElementChild?.scrollIntoView({ block: "end" });
   }, [messages, turn.streaming?.text, pendingUser, scenes, loadingEarlier]);
 
   function loadEarlier() {
@@ -98,6 +111,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
     event.preventDefault();
     const content = draft.trim();
     if (!content || turn.streaming) return;
+    followNewest.current = true;
     setPendingUser(content);
     setDraft("");
     if (!(await turn.start("send", content))) {
