@@ -74,7 +74,7 @@ async def test_fork_from_a_message_opens_a_new_chat_holding_the_history_up_to_it
     await expect(page.get_by_role("listitem", name="Captain Mira Vale")).to_have_count(2)
 
 
-async def test_a_memory_is_added_pinned_and_forgotten_in_the_memory_panel(
+async def test_a_memory_is_added_edited_pinned_and_forgotten_in_the_memory_panel(
     page: Page, web_stack: Stack
 ) -> None:
     await web_stack.standin_config()
@@ -86,13 +86,19 @@ async def test_a_memory_is_added_pinned_and_forgotten_in_the_memory_panel(
     panel = page.get_by_role("dialog", name="Memory")
     await expect(panel.get_by_role("heading", name="The story so far")).to_be_visible()
     await panel.get_by_label("Remember for").select_option("character")
-    await panel.get_by_label("What to remember").fill("The stowaway is afraid of storms.")
+    await panel.get_by_label("What to remember").fill("The stowaway fears storms.")
     await panel.get_by_role("button", name="Remember").click()
-    remembered = panel.get_by_role("list", name="Captain Mira Vale about you").get_by_role(
-        "listitem", name="The stowaway is afraid of storms."
-    )
-    await expect(remembered).to_be_visible()
+    about_you = panel.get_by_role("list", name="Captain Mira Vale about you")
+    first = about_you.get_by_role("listitem", name="The stowaway fears storms.")
+    await expect(first).to_be_visible()
     await assert_every_control_is_named(page)
+
+    await first.get_by_role("button", name="Edit").click()
+    await first.get_by_label("Edit memory").fill("The stowaway is afraid of storms.")
+    await first.get_by_role("button", name="Save").click()
+    remembered = about_you.get_by_role("listitem", name="The stowaway is afraid of storms.")
+    await expect(remembered).to_be_visible()
+    await expect(first).to_be_hidden()
 
     await remembered.get_by_role("button", name="Pin").click()
     await expect(remembered).to_contain_text("Pinned")
