@@ -14,9 +14,11 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -115,6 +117,17 @@ async def register(page: Page) -> Person:
     await page.get_by_role("button", name="Register", exact=True).click()
     await expect(page.get_by_role("heading", name="Characters")).to_be_visible()
     return person
+
+
+@asynccontextmanager
+async def as_person(stack: Stack, person: Person) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client signed in as the person, to set up or check what the page shows."""
+    async with httpx.AsyncClient(base_url=stack.gateway) as client:
+        login = await client.post(
+            "/v1/auth/login", json={"email": person.email, "password": person.password}
+        )
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        yield client
 
 
 async def sign_in(page: Page, email: str, password: str) -> None:

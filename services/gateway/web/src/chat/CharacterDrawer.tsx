@@ -3,12 +3,13 @@ import { api, must } from "../api/client";
 import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
+import { Dialog } from "../Dialog";
 
 export function CharacterDrawer({ characterId, onClose }: { characterId: string; onClose: () => void }) {
   const character = useLoad(async () => must(await api.GET("/v1/characters/{character_id}", { params: { path: { character_id: characterId } } })), [characterId]);
   const c = character.data;
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="drawer-title">
+    <Dialog labelledBy="drawer-title" onClose={onClose}>
       <aside className="sheet drawer stack">
         <h2 id="drawer-title">{c?.name ?? "Character"}</h2>
         <Problem text={character.problem} />
@@ -35,6 +36,6 @@ export function CharacterDrawer({ characterId, onClose }: { characterId: string;
           Close
         </button>
       </aside>
-    </div>
+    </Dialog>
   );
 }

@@ -1,14 +1,17 @@
 /** The chat page: header, bubbles with inline scenes, the streamed reply, and the composer.
- * Panels (scene modal, quick settings, character info) are components opened from here. */
+ * Panels (scene modal, quick settings, character info, lorebooks, memory, prompt preview) are
+ * components opened from here. */
 import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, describe, must, type Conversation, type Message } from "../api/client";
-import { Portrait } from "../pages/Portrait";
 import { Problem } from "../parts";
-import { href } from "../route";
+import { go, href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
+import { ChatHeader } from "./ChatHeader";
 import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
+import { MemoryPanel } from "./MemoryPanel";
 import { MessageBubble } from "./MessageBubble";
+import { bubbleId, newestMessages, PAGE } from "./messagePages";
 import { PromptPreviewPanel } from "./PromptPreviewPanel";
 import { QuickSettings } from "./QuickSettings";
 import { SceneCard } from "./SceneCard";
@@ -17,10 +20,11 @@ import { useScenes, type SceneView } from "./useScenes";
 import { useTurn } from "./useTurn";
 
 type Panel =
-  | { kind: "scene"; quick: boolean; previous: string | null }
+  | { kind: "scene"; quick: boolean; previous: string | null; messageId: string | null }
   | { kind: "settings" }
   | { kind: "info" }
   | { kind: "lore" }
+  | { kind: "memory" }
   | { kind: "preview" }
   | null;
 
@@ -34,13 +38,24 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   const [pendingUser, setPendingUser] = useState<string | null>(null);
   const list = useRef<HTMLOListElement>(null);
 
+  // How many of the newest messages are shown: a page more with every "Load earlier messages".
+  // A ref, so that loading stays one stable callback (the event stream's hook depends on it).
+  const wanted = useRef(PAGE);
+  const [hasEarlier, setHasEarlier] = useState(false);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  // The message to keep in view when earlier ones are added above it (instead of the newest).
+  const keepInView = useRef<string | null>(null);
+
   const loadMessages = useCallback(async () => {
     try {
-      const page = must(await api.GET("/v1/conversations/{conversation_id}/messages", { params: { path: { conversation_id: conversationId }, query: { limit: 100 } } }));
-      setMessages(page.items);
+      const newest = await newestMessages(conversationId, wanted.current);
+      setMessages(newest.items);
+      setHasEarlier(newest.hasEarlier);
       setPendingUser(null);
     } catch (error) {
       setProblem(describe(error));
+    } finally {
+      setLoadingEarlier(false);
     }
   }, [conversationId]);
 
@@ -56,16 +71,47 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   }, [conversationId, loadMessages]);
 
   const turn = useTurn(conversationId, loadMessages);
-  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages);
+  // Bumped by `memory.updated`, so an open memory panel reads the memory again.
+  const [memoryVersion, setMemoryVersion] = useState(0);
+  const memoryChanged = useCallback(() => setMemoryVersion((v) => v + 1), []);
+  const { scenes, upsert, problem: sceneProblem } = useScenes(conversationId, loadMessages, memoryChanged);
+
+  // Follow the newest message only while the reader is at the bottom: a scene finishing under an
+  // earlier message must not pull someone reading back down.
+  const followNewest = useRef(true);
+  useEffect(() => {
+    const scrolled = () => {
+      const bottom = list.current?.getBoundingClientRect().bottom ?? 0;
+      followNewest.current = bottom - window.innerHeight < 150;
+    };
+    window.addEventListener("scroll", scrolled, { passive: true });
+    return () => window.removeEventListener("scroll", scrolled);
+  }, []);
 
   useEffect(() => {
-    list.current?.lastElementChild?.scrollIntoView({ block: "end" });
-  }, [messages, turn.streaming?.text, pendingUser, scenes]);
+    if (loadingEarlier) return;
+    const anchor = keepInView.current && document.getElementById(keepInView.current);
+    if (anchor) {
+      keepInView.current = null;
+      followNewest.current = false;
+      anchor.scrollIntoView({ block: "start" });
+      return;
+    }
+    if (followNewest.current) list.current?.lastElementChild?.scrollIntoView({ block: "end" });
+  }, [messages, turn.streaming?.text, pendingUser, scenes, loadingEarlier]);
+
+  function loadEarlier() {
+    keepInView.current = messages?.[0] ? bubbleId(messages[0].id) : null;
+    setLoadingEarlier(true);
+    wanted.current += PAGE;
+    void loadMessages();
+  }
 
   async function send(event: FormEvent) {
     event.preventDefault();
     const content = draft.trim();
     if (!content || turn.streaming) return;
+    followNewest.current = true;
     setPendingUser(content);
     setDraft("");
     if (!(await turn.start("send", content))) {
@@ -93,6 +139,25 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       const answer = await api.DELETE("/v1/messages/{message_id}", { params: { path: { message_id: message.id } } });
       if (answer.error !== undefined) must(answer);
     });
+  const fork = async (message: Message) => {
+    setProblem(null);
+    try {
+      const forked = must(await api.POST("/v1/conversations/{conversation_id}/fork", { params: { path: { conversation_id: conversationId } }, body: { message_id: message.id } }));
+      go({ page: "chat", conversationId: forked.id });
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  };
+  const cancel = async (scene: SceneView) => {
+    setProblem(null);
+    upsert(scene.id, { cancelling: true });
+    try {
+      must(await api.POST("/v1/jobs/{job_id}/cancel", { params: { path: { job_id: scene.jobId } } }));
+    } catch (error) {
+      upsert(scene.id, { cancelling: false });
+      setProblem(describe(error));
+    }
+  };
   const keep = async (scene: SceneView) => {
     try {
       must(await api.POST("/v1/scenes/{scene_id}/save", { params: { path: { scene_id: scene.id } } }));
@@ -115,47 +180,48 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
       return here;
     });
   const latestImage = [...ordered].reverse().find((s) => s.imageUrl)?.id ?? null;
+  // A modification illustrates the same message as the image it starts from.
+  const messageOf = (s: SceneView) => s.messageId ?? shown.find((m) => m.scene_ids.includes(s.id))?.id ?? null;
   const sceneCard = (s: SceneView) => (
-    <SceneCard key={s.id} scene={s} onKeep={() => void keep(s)} onModify={() => setPanel({ kind: "scene", quick: true, previous: s.id })} />
+    <SceneCard
+      key={s.id}
+      scene={s}
+      onKeep={() => void keep(s)}
+      onModify={() => setPanel({ kind: "scene", quick: true, previous: s.id, messageId: messageOf(s) })}
+      onCancel={() => void cancel(s)}
+    />
   );
 
   const bubbles = shown.map((m) => (
     <MessageBubble
       key={`${m.id}:${m.selected_index}:${m.updated_at}`}
+      id={bubbleId(m.id)}
       message={m}
       name={name}
       onSwipe={m.sender === "assistant" && !streaming ? (i) => void swipe(m, i) : undefined}
       onEdit={(content) => edit(m, content)}
       onDelete={() => void remove(m)}
+      onFork={streaming || pendingUser ? undefined : () => void fork(m)}
     >
       {scenesOf(m).map(sceneCard)}
     </MessageBubble>
   ));
-  const loose = ordered.filter((s) => !attached.has(s.id));
+  // A scene of a message not loaded yet (or made before the first loaded one) shows with it
+  // once earlier messages are loaded, not at the bottom.
+  const firstShown = shown[0]?.created_at ?? "";
+  const loose = ordered.filter((s) => !attached.has(s.id) && !(hasEarlier && (s.messageId !== null || s.createdAt < firstShown)));
 
   return (
     <div className="chat">
-      <header className="chat-header">
-        <a href={href({ page: "dashboard" })} aria-label="Back to the dashboard" className="button quiet">
-          ‹
-        </a>
-        <button type="button" className="quiet title" onClick={() => setPanel({ kind: "info" })} aria-label={`About ${name}`}>
-          <Portrait name={name} url={conversation?.character.image_url} />
-          <span>{name}</span>
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "lore" })}>
-          Lorebooks
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "preview" })}>
-          Prompt preview
-        </button>
-        <button type="button" className="quiet" onClick={() => setPanel({ kind: "settings" })}>
-          Settings
-        </button>
-      </header>
+      <ChatHeader name={name} imageUrl={conversation?.character.image_url} onOpen={(kind) => setPanel({ kind })} />
       <Problem text={problem ?? turn.problem ?? sceneProblem} />
       {turn.connection && <p role="status" className="muted">{turn.connection}</p>}
       {!messages && <p className="muted">Loading the conversation…</p>}
+      {hasEarlier && (
+        <button type="button" className="quiet load-earlier" disabled={loadingEarlier} onClick={loadEarlier}>
+          {loadingEarlier ? "Loading earlier messages…" : "Load earlier messages"}
+        </button>
+      )}
       <ol className="messages" ref={list} aria-label="Messages" aria-live="polite">
         {bubbles}
         {loose.map((s) => (
@@ -182,7 +248,7 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
           <button type="button" onClick={() => void turn.start("continue")}>
             Continue
           </button>
-          <button type="button" onClick={() => setPanel({ kind: "scene", quick: false, previous: latestImage })}>
+          <button type="button" onClick={() => setPanel({ kind: "scene", quick: false, previous: latestImage, messageId: lastAssistant.id })}>
             Generate scene
           </button>
           <a className="button quiet" href={href({ page: "library", conversationId })}>
@@ -221,14 +287,15 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
         <SceneModal
           conversationId={conversationId}
           previousSceneId={panel.previous}
-          messageId={lastAssistant?.id ?? null}
+          messageId={panel.messageId}
           quick={panel.quick}
           onClose={() => setPanel(null)}
-          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: lastAssistant?.id ?? null })}
+          onAccepted={(a) => upsert(a.scene_id, { jobId: a.job_id, status: "queued", messageId: panel.messageId })}
         />
       )}
       {panel?.kind === "settings" && conversation && <QuickSettings conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
       {panel?.kind === "lore" && conversation && <LorebookPanel conversation={conversation} onChanged={setConversation} onClose={() => setPanel(null)} />}
+      {panel?.kind === "memory" && <MemoryPanel conversationId={conversationId} characterName={name} version={memoryVersion} onClose={() => setPanel(null)} />}
       {panel?.kind === "preview" && <PromptPreviewPanel conversationId={conversationId} draft={draft} onClose={() => setPanel(null)} />}
       {panel?.kind === "info" && conversation && <CharacterDrawer characterId={conversation.character_id} onClose={() => setPanel(null)} />}
     </div>

@@ -5,6 +5,7 @@ import { api, describe, must, type Character, type Conversation, type Lorebook }
 import { Problem } from "../parts";
 import { href } from "../route";
 import { useLoad } from "../useLoad";
+import { Dialog } from "../Dialog";
 
 type Props = { conversation: Conversation; onChanged: (c: Conversation) => void; onClose: () => void };
 
@@ -49,7 +50,7 @@ export function LorebookPanel({ conversation, onChanged, onClose }: Props) {
     ...conversation.lorebook_ids.map((id) => ({ id, from: "attached to this chat", name: nameOf(id, "An attached book") })),
   ];
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="lore-title">
+    <Dialog labelledBy="lore-title" onClose={onClose}>
       <div className="sheet stack">
         <h2 id="lore-title">Lorebooks</h2>
         <section aria-labelledby="lore-in-use">
@@ -83,6 +84,6 @@ export function LorebookPanel({ conversation, onChanged, onClose }: Props) {
           Close
         </button>
       </div>
-    </div>
+    </Dialog>
   );
 }

@@ -1,18 +1,24 @@
 /** One message: its text, its swipes (`‹ n/m ›`), and what can be done with it. */
 import { useState, type FormEvent } from "react";
 import type { Message } from "../api/client";
+import { Confirm } from "../Confirm";
 
 type Props = {
+  /** The element id, so the page can scroll to this message. */
+  id?: string;
   message: Message;
   name: string;
   onSwipe?: (index: number) => void;
   onEdit: (content: string) => Promise<void>;
   onDelete: () => void;
+  /** Start a new chat holding the history up to this message. */
+  onFork?: () => void;
   children?: React.ReactNode;
 };
 
-export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, children }: Props) {
+export function MessageBubble({ id, message, name, onSwipe, onEdit, onDelete, onFork, children }: Props) {
   const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const mine = message.sender === "user";
   const count = message.alternatives_count;
@@ -24,7 +30,7 @@ export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, childr
     setEditing(false);
   }
   return (
-    <li className={`bubble ${mine ? "mine" : "theirs"}`} aria-label={`${mine ? "You" : name}`}>
+    <li id={id} className={`bubble ${mine ? "mine" : "theirs"}`} aria-label={`${mine ? "You" : name}`}>
       {editing ? (
         <form onSubmit={save} className="stack">
           <label>
@@ -63,12 +69,18 @@ export function MessageBubble({ message, name, onSwipe, onEdit, onDelete, childr
             <button type="button" className="quiet" onClick={() => { setDraft(message.content); setEditing(true); }}>
               Edit
             </button>
-            <button type="button" className="quiet" onClick={onDelete}>
+            <button type="button" className="quiet" onClick={() => setConfirming(true)}>
               Delete
             </button>
+            {onFork && (
+              <button type="button" className="quiet" onClick={onFork} aria-label="Fork from here" title="A new chat holding the story up to this message">
+                Fork
+              </button>
+            )}
           </>
         )}
       </div>
+      {confirming && <Confirm title="Delete this message?" action="Delete" onConfirm={onDelete} onClose={() => setConfirming(false)} />}
     </li>
   );
 }

@@ -3,6 +3,7 @@
 import { api, must, type PromptPreview } from "../api/client";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
+import { Dialog } from "../Dialog";
 
 const REASONS: Record<PromptPreview["lorebook_entries"][number]["reason"], string> = {
   key: "named",
@@ -43,7 +44,7 @@ export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
   const p = preview.data?.preview;
   const names = preview.data?.names ?? new Map<string, string>();
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="preview-title">
+    <Dialog labelledBy="preview-title" onClose={onClose}>
       <div className="sheet stack">
         <h2 id="preview-title">What the next turn will send</h2>
         <p className="muted">{content ? "Sending the message you are writing:" : "Your message box is empty, so this is a Continue:"} nothing is sent or charged to show this.</p>
@@ -114,6 +115,6 @@ export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
           </button>
         </div>
       </div>
-    </div>
+    </Dialog>
   );
 }

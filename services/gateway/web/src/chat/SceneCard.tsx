@@ -1,7 +1,10 @@
-/** A scene image inline in the chat, with its live progress, and Keep once it is done. */
+/** A scene image inline in the chat: its live progress (with Cancel), Keep once it is done, and
+ * a tap on the image for a quick modification. */
 import type { SceneView } from "./useScenes";
 
-export function SceneCard({ scene, onKeep, onModify }: { scene: SceneView; onKeep: () => void; onModify: () => void }) {
+type Props = { scene: SceneView; onKeep: () => void; onModify: () => void; onCancel: () => void };
+
+export function SceneCard({ scene, onKeep, onModify, onCancel }: Props) {
   if (scene.status === "failed" || scene.status === "cancelled") {
     return (
       <figure className="scene failed" aria-label="Scene">
@@ -14,8 +17,13 @@ export function SceneCard({ scene, onKeep, onModify }: { scene: SceneView; onKee
     return (
       <figure className="scene pending" aria-label="Scene">
         <progress max={100} value={percent} aria-label="Scene progress" />
-        <figcaption role="status">
-          Painting the scene… {percent}%{scene.stage ? ` (${scene.stage})` : ""}
+        <figcaption className="row">
+          <span role="status">
+            {scene.cancelling ? "Cancelling the scene…" : `Painting the scene… ${percent}%${scene.stage ? ` (${scene.stage})` : ""}`}
+          </span>
+          <button type="button" className="quiet" disabled={scene.cancelling || !scene.jobId} onClick={onCancel} aria-label="Cancel the scene">
+            Cancel
+          </button>
         </figcaption>
       </figure>
     );

@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { api, describe, must, type Schemas } from "../api/client";
 import { Problem } from "../parts";
+import { Dialog } from "../Dialog";
 
 const PRESETS = ["Closer shot", "Wider shot", "Change lighting to night", "Add rain", "Change outfit", "Smile"];
 
@@ -43,7 +44,7 @@ export function SceneModal({ conversationId, previousSceneId, messageId, quick, 
     }
   }
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="scene-title">
+    <Dialog labelledBy="scene-title" onClose={onClose}>
       <form className="sheet stack" onSubmit={submit}>
         <h2 id="scene-title">{quick ? "Modify the scene" : "Generate a scene"}</h2>
         {!quick && (
@@ -103,6 +104,6 @@ export function SceneModal({ conversationId, previousSceneId, messageId, quick, 
           </button>
         </div>
       </form>
-    </div>
+    </Dialog>
   );
 }

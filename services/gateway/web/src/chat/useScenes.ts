@@ -2,7 +2,7 @@
  * stream (`scene.queued/progress/completed/failed`, `library.saved`). Scenes are kept by id,
  * so events replayed on (re)connect update a scene rather than adding it twice. A turn that
  * completes after the page opened (one whose stream was stopped, or from another tab) calls
- * `onReply`, so the page shows it without a reload. */
+ * `onReply`, so the page shows it without a reload; `memory.updated` calls `onMemory`. */
 import { useCallback, useEffect, useState } from "react";
 import { api, describe, must, type Schemas } from "../api/client";
 import { follow } from "../api/sse";
@@ -19,9 +19,11 @@ export type SceneView = {
   createdAt: string;
   kept: boolean;
   error: string | null;
+  /** Cancel was asked for; the event stream says when it is done. */
+  cancelling: boolean;
 };
 
-export function useScenes(conversationId: string, onReply: () => void) {
+export function useScenes(conversationId: string, onReply: () => void, onMemory: () => void) {
   const [scenes, setScenes] = useState<Record<string, SceneView>>({});
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -39,6 +41,7 @@ export function useScenes(conversationId: string, onReply: () => void) {
         createdAt: new Date().toISOString(),
         kept: false,
         error: null,
+        cancelling: false,
       };
       return { ...all, [id]: { ...base, ...change } };
     });
@@ -92,6 +95,9 @@ export function useScenes(conversationId: string, onReply: () => void) {
             if (Date.parse(done.message.updated_at) >= openedAt) onReply();
             break;
           }
+          case "memory.updated":
+            onMemory();
+            break;
           case "library.saved":
             upsert((data as Schemas["LibrarySaved"]).scene_id, { kept: true });
             break;
@@ -99,7 +105,7 @@ export function useScenes(conversationId: string, onReply: () => void) {
       },
     });
     return () => abort.abort();
-  }, [conversationId, upsert, onReply]);
+  }, [conversationId, upsert, onReply, onMemory]);
 
   return { scenes, upsert, problem };
 }

@@ -1,12 +1,14 @@
 /** The library: kept images in a grid, filtered by conversation, with delete. */
 import { useState } from "react";
-import { api, describe, must } from "../api/client";
+import { api, describe, must, type Asset } from "../api/client";
+import { Confirm } from "../Confirm";
 import { Problem } from "../parts";
 import { useLoad } from "../useLoad";
 
 export function LibraryPage({ conversationId }: { conversationId: string | null }) {
   const [filter, setFilter] = useState(conversationId ?? "");
   const [problem, setProblem] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<Asset | null>(null);
   const conversations = useLoad(async () => must(await api.GET("/v1/conversations", { params: { query: { limit: 100 } } })).items, []);
   const assets = useLoad(
     async () => must(await api.GET("/v1/library", { params: { query: filter ? { conversation_id: filter } : {} } })).items,
@@ -43,12 +45,13 @@ export function LibraryPage({ conversationId }: { conversationId: string | null 
         {assets.data?.map((a) => (
           <li key={a.id}>
             <img src={a.thumbnail_url ?? a.image_url} alt="Kept scene" />
-            <button type="button" className="quiet" onClick={() => void remove(a.id)}>
+            <button type="button" className="quiet" onClick={() => setDeleting(a)}>
               Delete
             </button>
           </li>
         ))}
       </ul>
+      {deleting && <Confirm title="Delete this image?" action="Delete" onConfirm={() => void remove(deleting.id)} onClose={() => setDeleting(null)} />}
     </div>
   );
 }

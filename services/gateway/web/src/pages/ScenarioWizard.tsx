@@ -8,6 +8,7 @@ import { go } from "../route";
 import { useSession } from "../session";
 import { useLoad } from "../useLoad";
 import { keepDraft } from "../chat/draft";
+import { Dialog } from "../Dialog";
 
 export function ScenarioWizard({ character, onClose }: { character: Character; onClose: () => void }) {
   const { profile } = useSession();
@@ -36,7 +37,7 @@ export function ScenarioWizard({ character, onClose }: { character: Character; o
   }
 
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="wizard-title">
+    <Dialog labelledBy="wizard-title" onClose={onClose}>
       <div className="sheet stack">
         <h2 id="wizard-title">Set the scene with {character.name}</h2>
         <label>
@@ -113,6 +114,6 @@ export function ScenarioWizard({ character, onClose }: { character: Character; o
           </button>
         </div>
       </div>
-    </div>
+    </Dialog>
   );
 }
