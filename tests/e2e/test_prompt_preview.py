@@ -43,3 +43,19 @@ async def test_the_preview_is_what_the_next_turn_sends(stack: Stack, new_user: A
     after = await user.client.get(path)
     assert after.status_code == 200
     assert after.json()["messages"][-2]["content"] == seen[-1].data["message"]["content"]
+
+
+async def test_the_longest_previewable_draft_reaches_the_api_and_a_longer_one_is_refused(
+    stack: Stack, new_user: Any
+) -> None:
+    """Percent-encoded in the query string, the longest draft (every character 4 bytes of
+    UTF-8) still fits the server's request head, so the API answers, never the HTTP layer."""
+    await stack.standin_config()
+    user: User = await new_user()
+    conversation = await start_conversation(user)
+    path = f"/v1/conversations/{conversation['id']}/prompt-preview"
+    longest = await user.client.get(path, params={"content": "\U0001f600" * 5_000})
+    assert longest.status_code == 200, longest.text[:200]
+    longer = await user.client.get(path, params={"content": "a" * 5_001})
+    assert longer.status_code == 422
+    assert longer.json()["error"]["code"] == "validation_error"

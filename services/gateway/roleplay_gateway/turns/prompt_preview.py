@@ -77,6 +77,11 @@ class PromptPreview(BaseModel):
     budget: PromptBudget
 
 
+PREVIEW_CONTENT_CHARS = 5_000
+"""A query string carries the draft: percent-encoded, one character can take 12 bytes, and the
+HTTP server refuses a request head past about 80 KB before the API sees it (a bare 400)."""
+
+
 @router.get(
     "/conversations/{conversation_id}/prompt-preview",
     response_model=PromptPreview,
@@ -90,7 +95,12 @@ async def prompt_preview(
     chat: ChatDep,
     content: Annotated[
         SafeText | None,
-        Query(min_length=1, max_length=16_000, description="The message about to be sent."),
+        Query(
+            min_length=1,
+            max_length=PREVIEW_CONTENT_CHARS,
+            description="The message about to be sent (a draft longer than this is previewed "
+            "by its first part, as the client sends it).",
+        ),
     ] = None,
     kind: Annotated[
         Literal["send", "regenerate", "continue"] | None,

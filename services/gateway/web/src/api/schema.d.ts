@@ -7620,7 +7620,7 @@ export interface operations {
     prompt_preview_v1_conversations__conversation_id__prompt_preview_get: {
         parameters: {
             query?: {
-                /** @description The message about to be sent. */
+                /** @description The message about to be sent (a draft longer than this is previewed by its first part, as the client sends it). */
                 content?: string | null;
                 /** @description Default: `send` with `content`, else `continue`. */
                 kind?: ("send" | "regenerate" | "continue") | null;

@@ -31,8 +31,11 @@ async function entryNames(preview: PromptPreview): Promise<Map<string, string>> 
 
 type Props = { conversationId: string; draft: string; onClose: () => void };
 
+/** The gateway's limit for a previewed draft (it travels in the query string). */
+const PREVIEW_CHARS = 5000;
+
 export function PromptPreviewPanel({ conversationId, draft, onClose }: Props) {
-  const content = draft.trim().slice(0, 16000);
+  const content = draft.trim().slice(0, PREVIEW_CHARS);
   const preview = useLoad(async () => {
     const shown = must(
       await api.GET("/v1/conversations/{conversation_id}/prompt-preview", {
