@@ -15,6 +15,7 @@ from roleplay_common.settings import (
     KafkaSettings,
     ServiceAuthSettings,
     StorageSettings,
+    TracingSettings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +33,10 @@ SHARED: list[type[BaseSettings]] = [
     DatabaseSettings,
     StorageSettings,
     ServiceAuthSettings,
+    TracingSettings,
 ]
+READ_BY_LIBRARIES = {"OTEL_EXPORTER_OTLP_ENDPOINT"}
+"""Variables the OpenTelemetry exporter reads itself."""
 
 
 def _settings_class(path: str) -> type[BaseSettings]:
@@ -60,7 +64,7 @@ def test_the_command_names_a_module_that_exists(name: str) -> None:
 @pytest.mark.parametrize("name", list(OURS))
 def test_every_environment_variable_is_a_setting(name: str) -> None:
     known = _settings_class(OURS[name])
-    names = _env_names(known).union(*(_env_names(c) for c in SHARED))
+    names = _env_names(known).union(*(_env_names(c) for c in SHARED), READ_BY_LIBRARIES)
     env = SERVICES[name]["environment"]
     unknown = sorted(set(env) - names)
     assert not unknown, f"{name}: compose sets variables no setting reads: {unknown}"
