@@ -34,7 +34,7 @@ export function ChatImport({ characters }: { characters: Character[] }) {
   }
 
   return (
-    <details className="import">
+    <details className="chat-import">
       <summary>Import a SillyTavern chat</summary>
       <div className="row">
         <label className="inline">
