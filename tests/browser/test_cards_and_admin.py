@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from playwright.async_api import Page, expect
@@ -67,6 +68,10 @@ async def test_an_admin_sees_usage(page: Page, web_stack: Stack) -> None:
         await page.get_by_role("button", name="Refresh usage").click()
         await page.wait_for_timeout(500)
     await expect(rows.first).to_contain_text("standin")
+    hours = page.get_by_role("list", name="Usage per hour").get_by_role("listitem")
+    await expect(hours.first).to_contain_text(
+        re.compile(r"\d+ requests · \d+ in / \d+ out tokens · cost \d")
+    )
     await assert_every_control_is_named(page)
     for panel in ("Workers", "Providers", "Models", "Prompt templates"):
         await expect(page.get_by_role("heading", name=panel, exact=True)).to_be_visible()

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import assert_every_control_is_named, register
+from tests.browser.conftest import as_person, assert_every_control_is_named, register
 from tests.e2e.conftest import Stack
 
 
@@ -55,3 +55,36 @@ async def test_a_new_character_gets_a_portrait_exports_its_card_and_greets(
     await page.get_by_role("button", name="Chat with Wren Ashdown").click()
     greeting = page.get_by_role("listitem", name="Wren Ashdown")
     await expect(greeting.first).to_contain_text("drawing you into the map")
+
+
+async def test_a_characters_default_settings_are_saved_and_shown_again(
+    page: Page, web_stack: Stack
+) -> None:
+    person = await register(page)
+    await page.get_by_role("link", name="New character").click()
+    await page.get_by_label("Name").fill("Tamsin Reed")
+    defaults = page.get_by_role("group", name="Default settings of its chats")
+    await defaults.get_by_label("Temperature").fill("0.4")
+    await defaults.get_by_label("Max tokens").fill("300")
+    await defaults.get_by_label("Author's note", exact=True).fill("Tamsin answers in rhyme.")
+    await page.get_by_role("button", name="Save character").click()
+    await expect(page.get_by_role("heading", name="Edit Tamsin Reed")).to_be_visible()
+    await assert_every_control_is_named(page)
+
+    await defaults.get_by_label("Temperature").fill("0.9")
+    await defaults.get_by_label("Max tokens").fill("")
+    await page.get_by_role("button", name="Save character").click()
+    await expect(page.get_by_role("status")).to_have_text("Saved")
+    character_id = page.url.rsplit("/", 1)[1]
+    async with as_person(web_stack, person) as client:
+        stored = (await client.get(f"/v1/characters/{character_id}")).json()["settings"]
+    assert stored["temperature"] == 0.9
+    assert stored.get("max_tokens") is None
+    assert stored["author_note"] == "Tamsin answers in rhyme."
+
+    await page.get_by_role("link", name="Home").click()
+    await page.get_by_role("link", name="Edit Tamsin Reed").click()
+    await expect(defaults.get_by_label("Temperature")).to_have_value("0.9")
+    await expect(defaults.get_by_label("Author's note", exact=True)).to_have_value(
+        "Tamsin answers in rhyme."
+    )

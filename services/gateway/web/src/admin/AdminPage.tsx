@@ -1,4 +1,4 @@
-/** Admin: usage (hourly totals, cost per model, latency percentiles), worker health, and the
+/** Admin: usage (hourly requests, tokens and cost, cost per model, latency percentiles), worker health, and the
  * catalog (providers, models, prompt templates). Each section is its own component. */
 import { api, must } from "../api/client";
 import { Problem } from "../parts";
@@ -58,13 +58,15 @@ function UsagePanel() {
           ))}
         </tbody>
       </table>
-      <h3>Requests per hour</h3>
-      <ul className="bars" aria-label="Requests per hour">
+      <h3>Per hour</h3>
+      <ul className="bars" aria-label="Usage per hour">
         {byHour.data?.items.map((l, i) => (
           <li key={`${l.bucket_start}-${i}`}>
             <span className="muted">{l.bucket_start?.slice(11, 16)}</span>
             <meter min={0} max={most} value={l.requests} aria-label={`${l.requests} requests`} />
-            <span>{l.requests}</span>
+            <span className="bar-detail">
+              {l.requests} requests · {l.tokens_in} in / {l.tokens_out} out tokens · cost {l.cost}
+            </span>
           </li>
         ))}
       </ul>

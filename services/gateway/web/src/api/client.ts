@@ -57,9 +57,26 @@ export class ApiProblem extends Error {
     message: string,
     readonly status: number,
     readonly code: string,
+    /** A 422's field errors: the field's name to its message. */
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
   }
+}
+
+type FieldError = { loc?: unknown[]; msg?: string };
+
+/** A validation error's `details.errors` as field name (the first part of `loc` after
+ * `body`, `query` or `path`) → message. */
+function fieldErrors(details: unknown): Record<string, string> {
+  const errors = (details as { errors?: FieldError[] } | undefined)?.errors;
+  const fields: Record<string, string> = {};
+  for (const e of Array.isArray(errors) ? errors : []) {
+    const loc = e.loc ?? [];
+    const name = String((["body", "query", "path"].includes(String(loc[0])) ? loc[1] : loc[0]) ?? "");
+    if (name && e.msg && !fields[name]) fields[name] = e.msg;
+  }
+  return fields;
 }
 
 type Answer<T> = { data?: T; error?: unknown; response: Response };
@@ -67,12 +84,16 @@ type Answer<T> = { data?: T; error?: unknown; response: Response };
 /** The data of an answer, or an `ApiProblem` carrying the gateway's message. */
 export function must<T>(answer: Answer<T>): T {
   if (answer.error !== undefined || answer.data === undefined) {
-    const body = answer.error as { error?: { message?: string; code?: string } } | undefined;
+    const body = answer.error as { error?: { message?: string; code?: string; details?: unknown } } | undefined;
     const status = answer.response.status;
+    const fields = fieldErrors(body?.error?.details);
+    const listed = Object.entries(fields).map(([name, msg]) => `${name}: ${msg}`);
+    const message = body?.error?.message ?? `The server answered ${status}`;
     throw new ApiProblem(
-      body?.error?.message ?? `The server answered ${status}`,
+      listed.length > 1 ? `${message} (${listed.join("; ")})` : message,
       status,
       body?.error?.code ?? "http_error",
+      fields,
     );
   }
   return answer.data;

@@ -41,7 +41,8 @@ export async function follow({ url, signal, onEvent, lastEventId = null, onProbl
   }
 }
 
-async function read(
+/** Read an event stream's body, calling `onEvent` for each event; true when it said "stop". */
+export async function read(
   body: ReadableStream<Uint8Array>,
   onEvent: OnEvent,
   onId: (id: string) => void,

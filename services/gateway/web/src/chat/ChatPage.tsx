@@ -6,7 +6,9 @@ import { api, describe, must, type Conversation, type Message } from "../api/cli
 import { Problem } from "../parts";
 import { go, href } from "../route";
 import { CharacterDrawer } from "./CharacterDrawer";
+import { download } from "../download";
 import { ChatHeader } from "./ChatHeader";
+import { Composer } from "./Composer";
 import { forgetDraft, waitingDraft } from "./draft";
 import { LorebookPanel } from "./LorebookPanel";
 import { MemoryPanel } from "./MemoryPanel";
@@ -167,6 +169,15 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
   };
 
   const name = conversation?.character.name ?? "…";
+  const exportChat = async () => {
+    setProblem(null);
+    try {
+      await download(`/v1/conversations/${conversationId}/export?format=jsonl`, `${name}.jsonl`);
+    } catch (error) {
+      setProblem(describe(error));
+    }
+  };
+
   // The stored reply may arrive (from the event stream) just before its stream ends.
   const streaming = turn.streaming && !(messages ?? []).some((m) => m.sender === "assistant" && m.turn_id === turn.streaming?.turnId && turn.streaming.kind !== "regenerate") ? turn.streaming : null;
   const shown = (messages ?? []).filter((m, i, all) => !(streaming?.kind === "regenerate" && i === all.length - 1 && m.sender === "assistant"));
@@ -254,35 +265,20 @@ export function ChatPage({ conversationId }: { conversationId: string }) {
           <a className="button quiet" href={href({ page: "library", conversationId })}>
             Library
           </a>
+          <button type="button" className="quiet" onClick={() => void exportChat()}>
+            Export chat
+          </button>
         </div>
       )}
-      <form className="composer" onSubmit={send}>
-        <label className="visually-hidden" htmlFor="composer-text">
-          Message
-        </label>
-        <textarea
-          id="composer-text"
-          rows={1}
-          value={draft}
-          placeholder={`Message ${name}`}
-          onChange={(e) => setDraft(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey) {
-              e.preventDefault();
-              e.currentTarget.form?.requestSubmit();
-            }
-          }}
-        />
-        {streaming ? (
-          <button type="button" onClick={turn.stop}>
-            Stop
-          </button>
-        ) : (
-          <button type="submit" className="primary" disabled={!draft.trim()}>
-            Send
-          </button>
-        )}
-      </form>
+      <Composer
+        conversationId={conversationId}
+        name={name}
+        draft={draft}
+        setDraft={setDraft}
+        streaming={!!streaming}
+        onSend={(e) => void send(e)}
+        onStop={turn.stop}
+      />
       {panel?.kind === "scene" && (
         <SceneModal
           conversationId={conversationId}

@@ -1,9 +1,11 @@
 /** Create or edit a character (an AI character or one of your personas), upload its portrait,
- * and export its card as JSON or PNG. */
+ * and export its card as JSON or PNG. An AI character's default sampler settings and author's
+ * note (`settings`, what its chats use unless they set their own) are edited here too. */
 import { useEffect, useState, type FormEvent } from "react";
 import { api, authHeaders, describe, must, type Character, type Schemas } from "../api/client";
 import { Problem } from "../parts";
 import { go } from "../route";
+import { SamplerFields, samplerValuesOf, settingsOf, type SamplerValues } from "../chat/SamplerFields";
 import { Portrait } from "./Portrait";
 
 type Draft = Schemas["CharacterCreate"];
@@ -40,6 +42,7 @@ export function CharacterEditor({ characterId }: { characterId: string | null })
   const [saved, setSaved] = useState<Character | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [sampler, setSampler] = useState<SamplerValues>(() => samplerValuesOf());
 
   useEffect(() => {
     if (!characterId) return;
@@ -48,6 +51,7 @@ export function CharacterEditor({ characterId }: { characterId: string | null })
         const c = must(await api.GET("/v1/characters/{character_id}", { params: { path: { character_id: characterId } } }));
         setSaved(c);
         setDraft(draftOf(c));
+        setSampler(samplerValuesOf(c.settings));
       } catch (error) {
         setProblem(describe(error));
       }
@@ -62,11 +66,13 @@ export function CharacterEditor({ characterId }: { characterId: string | null })
     try {
       // Only the fields this form edits (a read character carries more than an update takes).
       const editable = Object.keys(EMPTY).filter((k) => k !== "role") as (keyof Draft)[];
-      const changes = Object.fromEntries(editable.map((k) => [k, draft[k]])) as Schemas["CharacterUpdate"];
+      const settings = settingsOf(sampler);
+      const changes = { ...Object.fromEntries(editable.map((k) => [k, draft[k]])), settings } as Schemas["CharacterUpdate"];
       const c = saved
         ? must(await api.PATCH("/v1/characters/{character_id}", { params: { path: { character_id: saved.id } }, body: changes }))
-        : must(await api.POST("/v1/characters", { body: draft }));
+        : must(await api.POST("/v1/characters", { body: { ...draft, settings } }));
       setSaved(c);
+      setSampler(samplerValuesOf(c.settings));
       setNotice("Saved");
       if (!saved) go({ page: "character", characterId: c.id });
     } catch (error) {
@@ -180,6 +186,13 @@ export function CharacterEditor({ characterId }: { characterId: string | null })
           </select>
         </label>
       </div>
+      {draft.role === "ai" && (
+        <fieldset className="stack">
+          <legend>Default settings of its chats</legend>
+          <p className="muted">A chat's own quick settings win; leave a field empty for the usual default.</p>
+          <SamplerFields values={sampler} onChange={(name, value) => setSampler((v) => ({ ...v, [name]: value }))} idPrefix="character" />
+        </fieldset>
+      )}
       <Problem text={problem} />
       {notice && <p role="status" className="muted">{notice}</p>}
       <button type="submit" className="primary">

@@ -1,8 +1,9 @@
-/** The dashboard: the continue list, the characters (portraits, tags, search) and the persona
+/** The dashboard: the continue list (and a SillyTavern chat's import), the characters (portraits, tags, search) and the persona
  * picker. Choosing a character starts a conversation with it. */
 import { useState } from "react";
 import { api, describe, must, type Character } from "../api/client";
 import { CharacterImport } from "./CharacterImport";
+import { ChatImport } from "./ChatImport";
 import { go, href } from "../route";
 import { useSession } from "../session";
 import { useLoad } from "../useLoad";
@@ -61,6 +62,7 @@ export function Dashboard() {
             </li>
           ))}
         </ul>
+        {characters.data && characters.data.length > 0 && <ChatImport characters={characters.data} />}
       </section>
       <section aria-labelledby="characters-heading">
         <div className="row between">
