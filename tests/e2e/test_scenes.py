@@ -199,7 +199,10 @@ async def test_results_arrive_by_webhook_through_the_gateway_or_by_polling(
 ) -> None:
     user: User = await new_user()
     conversation = await start_conversation(user)
-    await stack.standin_config(image_job_ms=50)
+    # Long enough that the runner's first status poll, right after submitting (and a database
+    # write), still finds the job running, and short of the stack's 1 s poll interval: the
+    # webhook, not the next poll, brings the result.
+    await stack.standin_config(image_job_ms=400)
     by_webhook = await wait_job(
         user, (await request_scene(user, conversation["id"], prompt="a"))["job_id"]
     )
