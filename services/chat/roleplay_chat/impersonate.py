@@ -19,14 +19,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from roleplay_chat.domain.prompt import HistoryMessage, Memory, assemble, plan_prompt
-from roleplay_chat.domain.tokens import counter_for
+from roleplay_chat.domain.prompt import HistoryMessage, Memory, plan_prompt
 from roleplay_chat.memory_store import conversation_memory
-from roleplay_chat.providers.errors import ProviderError
-from roleplay_chat.providers.openai_compatible import StreamEvent, stream_chat
+from roleplay_chat.providers.openai_compatible import StreamEvent
 from roleplay_chat.routing import RoutedReply, TurnFailedError, stream_with_fallback
 from roleplay_chat.store import get_conversation, recent_history
-from roleplay_chat.turn_endings import PROMPT_TOO_LARGE
 from roleplay_chat.turns import TurnRunner
 from roleplay_common.events import EventEnvelope, ModelRoute, RequestChatTurn
 from roleplay_common.http import ApiError, not_found
@@ -90,32 +87,8 @@ async def _stream(
     estimated_in: dict[str, int] = {}
     pieces: asyncio.Queue[str] = asyncio.Queue()
 
-    async def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
-        prompt = assemble(
-            plan,
-            context_window=route.context_window,
-            max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
-            count=counter_for(route.model_name),
-        )
-        estimated_in[route.model_key] = prompt.tokens_in
-        if not prompt.fits:
-            raise ProviderError(
-                PROMPT_TOO_LARGE, "the prompt does not fit the model's context", retryable=False
-            )
-        async for event in stream_chat(
-            runner.providers,
-            route,
-            prompt.messages,
-            max_tokens=prompt.max_tokens,
-            temperature=command.generation.temperature,
-            top_p=command.generation.top_p,
-            stop=command.generation.stop,
-            first_token_timeout=min(
-                route.timeout_seconds, runner.settings.first_token_timeout_seconds
-            ),
-            idle_timeout=runner.settings.idle_timeout_seconds,
-        ):
-            yield event
+    def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
+        return runner.stream_plan(command, plan, route, estimated_in)
 
     async def on_text(text: str) -> None:
         await pieces.put(text)

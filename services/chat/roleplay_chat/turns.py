@@ -36,6 +36,7 @@ from roleplay_chat.domain.prompt import (
     assemble,
     plan_prompt,
 )
+from roleplay_chat.domain.prompt_plan import PromptPlan
 from roleplay_chat.domain.tokens import counter_for
 from roleplay_chat.memory import MemoryKeeper, budget_window
 from roleplay_chat.memory_store import conversation_memory
@@ -293,44 +294,8 @@ class TurnRunner(TurnEndings):
                 )
             await reply_stream.add(text)
 
-        async def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
-            prompt = prompts[route.model_key] = assemble(
-                plan,
-                context_window=route.context_window,
-                max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
-                count=counter_for(route.model_name),
-            )
-            estimated_in[route.model_key] = prompt.tokens_in
-            if not prompt.fits:
-                raise ProviderError(
-                    PROMPT_TOO_LARGE,
-                    f"the prompt needs {prompt.tokens_in} tokens; {route.model_key} has "
-                    f"{prompt.budget} besides the reply",
-                    retryable=False,
-                )
-            gate = self.limits.gate(route)
-            if gate.locked():
-                with self.limits.waiting(route).track_inprogress():
-                    await gate.acquire()
-            else:
-                await gate.acquire()
-            try:
-                async for event in stream_chat(
-                    self.providers,
-                    route,
-                    prompt.messages,
-                    max_tokens=prompt.max_tokens,
-                    temperature=command.generation.temperature,
-                    top_p=command.generation.top_p,
-                    stop=command.generation.stop,
-                    first_token_timeout=min(
-                        route.timeout_seconds, self.settings.first_token_timeout_seconds
-                    ),
-                    idle_timeout=self.settings.idle_timeout_seconds,
-                ):
-                    yield event
-            finally:
-                gate.release()
+        def stream(route: ModelRoute) -> AsyncIterator[StreamEvent]:
+            return self.stream_plan(command, plan, route, estimated_in, prompts)
 
         try:
             # One span for the whole provider stream (its HTTP calls inside), none per delta.
@@ -395,6 +360,57 @@ class TurnRunner(TurnEndings):
                 self._remember(command, reply.route, envelope, window=window),
                 f"memory-{command.turn_id}",
             )
+
+    async def stream_plan(
+        self,
+        command: RequestChatTurn,
+        plan: PromptPlan,
+        route: ModelRoute,
+        estimated_in: dict[str, int],
+        prompts: dict[str, ChatPrompt] | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """The planned prompt assembled for `route` and streamed from it, within the model's
+        concurrency limit; a prompt that cannot fit the route is refused (`prompt_too_large`).
+        Records the estimated prompt tokens (and the prompt) per model key."""
+        prompt = assemble(
+            plan,
+            context_window=route.context_window,
+            max_output_tokens=command.generation.max_tokens or route.max_output_tokens,
+            count=counter_for(route.model_name),
+        )
+        if prompts is not None:
+            prompts[route.model_key] = prompt
+        estimated_in[route.model_key] = prompt.tokens_in
+        if not prompt.fits:
+            raise ProviderError(
+                PROMPT_TOO_LARGE,
+                f"the prompt needs {prompt.tokens_in} tokens; {route.model_key} has "
+                f"{prompt.budget} besides the reply",
+                retryable=False,
+            )
+        gate = self.limits.gate(route)
+        if gate.locked():
+            with self.limits.waiting(route).track_inprogress():
+                await gate.acquire()
+        else:
+            await gate.acquire()
+        try:
+            async for event in stream_chat(
+                self.providers,
+                route,
+                prompt.messages,
+                max_tokens=prompt.max_tokens,
+                temperature=command.generation.temperature,
+                top_p=command.generation.top_p,
+                stop=command.generation.stop,
+                first_token_timeout=min(
+                    route.timeout_seconds, self.settings.first_token_timeout_seconds
+                ),
+                idle_timeout=self.settings.idle_timeout_seconds,
+            ):
+                yield event
+        finally:
+            gate.release()
 
     async def _remember(
         self,
