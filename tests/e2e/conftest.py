@@ -49,8 +49,11 @@ class Stack:
             return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def stack(test_env: IsolatedEnv) -> AsyncIterator[Stack]:
+    """The end-to-end tests' system, stopped when they are done: its scenes service watches the
+    test environment's job leases and its consumers join the environment's groups, so left
+    running it would take over later tests' scene jobs and events."""
     async with running_stack() as running:
         yield running
 

@@ -77,7 +77,7 @@ class Caller:
 NewCaller = Callable[..., Awaitable[Caller]]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def gateway(test_env: IsolatedEnv) -> AsyncIterator[Gateway]:
     from roleplay_gateway.app import create_app
 
