@@ -42,33 +42,42 @@ def register(router: EventRouter, turns: TurnRunner) -> None:
 def attach_turn_commands(runtime: Runtime, turns: TurnRunner) -> None:
     """`chat.turn.requested`, read in batches: the commands of different conversations are
     accepted concurrently (each in its own transaction), those of one conversation in order,
-    and each accepted turn streams in the background. A crowd arriving at once is accepted
-    in about the time of one, not one after another."""
+    and each accepted turn streams in the background at once. At most
+    `accept_concurrency` are accepted at a time, in arrival order: a crowd's first turns
+    stream within milliseconds, instead of all of them interleaved and done together at the
+    end.
+    """
+
+    gate = asyncio.Semaphore(turns.settings.accept_concurrency)
 
     async def accept_in_order(items: list[tuple[RequestChatTurn, EventEnvelope]]) -> None:
         for command, envelope in items:
-            # Each command's span continues its own trace (the turn's run inherits it).
-            with (
-                bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)),
-                consumer_span(
-                    "chat.turn.accept",
-                    traceparent=envelope.traceparent,
-                    attributes={
-                        **event_attributes(
-                            topic=runtime.topics.name(RequestChatTurn),
-                            group="chat.turns",
-                            event_id=str(envelope.id),
-                            event_type=envelope.type,
-                            correlation_id=envelope.correlation_id,
-                        ),
-                        "roleplay.turn_id": str(command.turn_id),
-                    },
-                ),
-            ):
-                prepared = await turns.accept(command, envelope)
-                log.info("turn requested", kind=command.kind, accepted=prepared is not None)
-                if prepared is not None:
-                    turns.schedule(command, envelope, prepared)
+            async with gate:
+                await accept_one(command, envelope)
+
+    async def accept_one(command: RequestChatTurn, envelope: EventEnvelope) -> None:
+        # Each command's span continues its own trace (the turn's run inherits it).
+        with (
+            bind_correlation(envelope.correlation_id, turn_id=str(command.turn_id)),
+            consumer_span(
+                "chat.turn.accept",
+                traceparent=envelope.traceparent,
+                attributes={
+                    **event_attributes(
+                        topic=runtime.topics.name(RequestChatTurn),
+                        group="chat.turns",
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        correlation_id=envelope.correlation_id,
+                    ),
+                    "roleplay.turn_id": str(command.turn_id),
+                },
+            ),
+        ):
+            prepared = await turns.accept(command, envelope)
+            log.info("turn requested", kind=command.kind, accepted=prepared is not None)
+            if prepared is not None:
+                turns.schedule(command, envelope, prepared)
 
     async def on_turn_commands(batch: list[tuple[RequestChatTurn, EventEnvelope]]) -> None:
         by_conversation: defaultdict[uuid.UUID, list[tuple[RequestChatTurn, EventEnvelope]]]

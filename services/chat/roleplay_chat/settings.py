@@ -32,6 +32,13 @@ class ChatSettings(ServiceSettings):
     )
     provider_retries: int = Field(default=2, description="Retries per model before fallback.")
     provider_backoff_seconds: float = 0.25
+    accept_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Turn commands accepted at once (each a short transaction); a burst is "
+        "accepted in arrival order, each turn streaming as soon as it is accepted, instead of "
+        "all of them interleaved and starting together at the end.",
+    )
     history_limit: int = Field(
         default=200, description="Newest messages read for a turn before the token budget."
     )

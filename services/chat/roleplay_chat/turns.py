@@ -235,8 +235,14 @@ class TurnRunner(TurnEndings):
                 announced = None
                 if restart_after is None:
                     announced = await self._announce(command, envelope)
-                async with self._conversation_locks[command.conversation_id]:
-                    if await self._still_ours(command.turn_id):
+                lock = self._conversation_locks[command.conversation_id]
+                waited = lock.locked()
+                async with lock:
+                    # Right after accepting, the turn's lease is fresh: only a turn that
+                    # waited for its conversation's previous one may have been taken over.
+                    if (not waited and restart_after is None) or await self._still_ours(
+                        command.turn_id
+                    ):
                         await self.run(
                             command, envelope, prepared, announced, restart_after=restart_after
                         )

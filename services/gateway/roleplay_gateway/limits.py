@@ -19,6 +19,7 @@ from roleplay_common.logging import get_logger
 from roleplay_gateway.auth import tokens
 from roleplay_gateway.limits_store import UNAVAILABLE, Rate, SharedLimits, retry_after
 from roleplay_gateway.settings import GatewaySettings
+from roleplay_gateway.turns.admission import TurnStartGate
 
 log = get_logger(__name__)
 
@@ -113,7 +114,10 @@ class RateLimit:
 
 
 def install_limits(app: Any, settings: GatewaySettings, limits: SharedLimits) -> None:
+    """From the outside in: the body limit, the turn-start gate (a turn start waits in line
+    with its body read, so its rate-limit statement waits in line too), the rate limit."""
     app.add_middleware(RateLimit, settings=settings, limits=limits)
+    app.add_middleware(TurnStartGate, concurrency=settings.turn_start_concurrency)
     app.add_middleware(
         BodyLimit, default=settings.max_body_bytes, uploads=settings.max_upload_bytes
     )

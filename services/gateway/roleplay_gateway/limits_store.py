@@ -86,6 +86,11 @@ class LoginLimits:
     window_seconds: float
 
 
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """The pool's connections run single statements and keep no session state (no listeners,
+    locks or settings), so they go back to the pool without asyncpg's reset round trip."""
+
+
 class SharedLimits:
     def __init__(self, database_url: str, login: LoginLimits, *, pool_size: int = 8) -> None:
         self.url = database_url.replace("+asyncpg", "")
@@ -94,7 +99,9 @@ class SharedLimits:
         self._pool: asyncpg.Pool | None = None
 
     async def start(self) -> None:
-        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, reset=_nothing_to_reset
+        )
 
     async def stop(self) -> None:
         if self._pool is not None:

@@ -60,6 +60,13 @@ class GatewaySettings(ServiceSettings):
         default=SecretStr("dev-only-webhook-secret"),
         description="Signs provider webhook URLs; the same value as SCENES_WEBHOOK_SECRET.",
     )
+    turn_start_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Turns whose start (lookups and publishing the command) runs at once; "
+        "others wait their turn in arrival order, so under a burst the first ones are on their "
+        "way in milliseconds instead of all finishing together at the end.",
+    )
     catalog_cache_seconds: float = Field(
         default=5.0, description="How long routes and prompt templates are cached per instance."
     )
