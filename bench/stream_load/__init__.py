@@ -29,7 +29,7 @@ import httpx
 
 from bench.stream_load.litellm_proxy import running_proxy
 from bench.stream_load.paths import CompletionsPath, Path, StreamResult, SystemPath
-from bench.stream_load.processes import cpu_seconds, service_pids
+from bench.stream_load.processes import cpu_seconds, cpu_times, service_pids, steal_share
 from bench.stream_load.report import Round, print_rounds
 
 GATEWAY = os.environ.get("BENCH_GATEWAY_URL", "http://127.0.0.1:8000")
@@ -106,6 +106,7 @@ async def _conversations(count: int) -> list[tuple[str, str]]:
 
 async def _run_round(path: Path, load: Load, pids: dict[str, int]) -> Round:
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    machine_before = cpu_times()
     loop = asyncio.get_running_loop()
     started = loop.time()
     results: list[StreamResult]
@@ -123,6 +124,7 @@ async def _run_round(path: Path, load: Load, pids: dict[str, int]) -> Round:
         elapsed=elapsed,
         cpu={name: after[name] - before[name] for name in pids},
         check_seq=path.check_seq,
+        steal=steal_share(machine_before, cpu_times()),
     )
 
 

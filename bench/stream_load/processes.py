@@ -37,3 +37,21 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
     return (utime + stime + cutime + cstime) / _TICK
+
+
+def cpu_times() -> list[int]:
+    """The machine's CPU time counters since boot (the `cpu` line of /proc/stat), or none."""
+    try:
+        line = Path("/proc/stat").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return []
+    return [int(field) for field in line.split()[1:9]]
+
+
+def steal_share(before: list[int], after: list[int]) -> float | None:
+    """The share of CPU time the hypervisor gave to others between two `cpu_times()`: a
+    virtual machine whose host is busy runs slower, whatever runs inside it."""
+    if len(before) < 8 or len(after) < 8:
+        return None
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return spent[7] / sum(spent) if sum(spent) else None

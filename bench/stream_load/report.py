@@ -22,6 +22,12 @@ class Round:
     elapsed: float
     cpu: dict[str, float]
     check_seq: bool
+    steal: float | None = None
+
+    @property
+    def stolen(self) -> str:
+        """The hypervisor's steal share during the round, as a percentage."""
+        return "—" if self.steal is None else f"{self.steal * 100:.0f} %"
 
     @property
     def ttfd(self) -> list[float]:
@@ -52,7 +58,8 @@ class Round:
             f"{self.load:<26} {self.path:<8} first delta p50 {self.p(0.5) * 1000:8.1f} ms "
             f"p95 {self.p(0.95) * 1000:8.1f} p99 {self.p(0.99) * 1000:8.1f} | round "
             f"{self.elapsed:6.2f} s, {len(self.results) / self.elapsed:6.1f} turns/s | "
-            f"{ok}/{len(self.results)} ok {failures or ''} | CPU/turn: {cpu}"
+            f"{ok}/{len(self.results)} ok {failures or ''} | CPU/turn: {cpu} | "
+            f"steal {self.stolen}"
         )
 
 
@@ -61,9 +68,9 @@ def print_rounds(rounds: list[Round]) -> None:
     direct = {r.load: r for r in rounds if r.path == "direct"}
     print(
         "| load | path | first delta p50 / p95 / p99 | added over direct p50 / p99 "
-        "| round (x direct) | turns/s | deltas/s | ok | CPU s per turn |"
+        "| round (x direct) | turns/s | deltas/s | ok | CPU s per turn | steal |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rounds:
         base = direct.get(r.load)
         added = (
@@ -78,5 +85,6 @@ def print_rounds(rounds: list[Round]) -> None:
         print(
             f"| {r.load} | {r.path} | {r.p(0.5) * 1000:.1f} / {r.p(0.95) * 1000:.1f} / "
             f"{r.p(0.99) * 1000:.1f} ms | {added} | {r.elapsed:.2f} s{ratio} "
-            f"| {len(r.results) / r.elapsed:.1f} | {deltas} | {ok}/{len(r.results)} | {cpu} |"
+            f"| {len(r.results) / r.elapsed:.1f} | {deltas} | {ok}/{len(r.results)} | {cpu} "
+            f"| {r.stolen} |"
         )
