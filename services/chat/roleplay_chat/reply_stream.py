@@ -3,8 +3,11 @@
 Providers send a token every few milliseconds; a Kafka record, an SSE event and a client
 repaint per token cost far more than the token is worth. `ReplyStream` sends the first text
 the moment it arrives (time to first word is what people feel), then gathers what follows
-for `window` seconds into one `chat.turn.delta` record. Every record gets the next `seq`, so
-readers see contiguous numbers and the same text.
+for a window into one `chat.turn.delta` record. Every record gets the next `seq`, so readers
+see contiguous numbers and the same text. The window is `DeltaPacing`'s: a few tens of
+milliseconds, longer when so many replies stream at once that the process would otherwise
+send more records than its budget (each record costs the same at every reader, whatever
+text it carries).
 
 Records go through `TurnStreamProducer`, a producer of the service's own (acks=all,
 idempotent) without FastStream's per-message middleware; they are sent without waiting for
@@ -61,6 +64,23 @@ class TurnStreamProducer:
         return future
 
 
+class DeltaPacing:
+    """The window of every reply streaming in one process: `base` seconds, or longer when
+    more replies stream than `records_per_second * base` can carry, so that together they
+    send about `records_per_second` records (0: no budget); never longer than `ceiling`."""
+
+    def __init__(self, base: float, *, records_per_second: float = 0, ceiling: float = 0) -> None:
+        self.base = base
+        self.records_per_second = records_per_second
+        self.ceiling = max(ceiling, base)
+        self.streams = 0
+
+    def window(self) -> float:
+        if self.records_per_second <= 0:
+            return self.base
+        return min(max(self.base, self.streams / self.records_per_second), self.ceiling)
+
+
 class ReplyStream:
     def __init__(
         self,
@@ -68,12 +88,14 @@ class ReplyStream:
         topic: str,
         encoder: DeltaEncoder,
         *,
-        window: float,
+        window: float | DeltaPacing,
     ) -> None:
         self.producer = producer
         self.topic = topic
         self.encoder = encoder
-        self.window = window
+        self.pacing = window if isinstance(window, DeltaPacing) else DeltaPacing(window)
+        self.pacing.streams += 1
+        self._counted = True
         self.seq = 0
         self._text_sent = False
         self._headers = encoder.headers()
@@ -103,12 +125,22 @@ class ReplyStream:
             future = await self.producer.send(self.topic, self.encoder.key, value, headers)
             self._sent.append((value, headers, future))
 
+    @property
+    def window(self) -> float:
+        return self.pacing.window()
+
+    def _uncount(self) -> None:
+        if self._counted:
+            self._counted = False
+            self.pacing.streams -= 1
+
     async def add(self, text: str) -> None:
         self._buffer.append(text)
-        if self._loop.time() - self._last_sent >= self.window or not self._text_sent:
+        window = self.window
+        if self._loop.time() - self._last_sent >= window or not self._text_sent:
             await self._send_buffer()
         elif self._timer is None:
-            delay = self._last_sent + self.window - self._loop.time()
+            delay = self._last_sent + window - self._loop.time()
             self._timer = self._loop.call_later(max(delay, 0.0), self._flush_later)
 
     def _flush_later(self) -> None:
@@ -135,6 +167,7 @@ class ReplyStream:
 
     async def finish(self) -> int:
         """Send what is buffered and confirm every record; returns how many were sent."""
+        self._uncount()
         await self._send_buffer()
         await asyncio.gather(*self._flushes)
         results = await asyncio.gather(*(f for _, _, f in self._sent), return_exceptions=True)
@@ -147,6 +180,7 @@ class ReplyStream:
 
     def abandon(self) -> None:
         """Stop any pending flush (the turn is being torn down)."""
+        self._uncount()
         if self._timer is not None:
             self._timer.cancel()
         for task in self._flushes:

@@ -21,6 +21,16 @@ class ChatSettings(ServiceSettings):
         description="After a reply's first text, text arriving within this window is sent "
         "as one delta record (0: one record per provider chunk).",
     )
+    delta_records_per_second: int = Field(
+        default=1000,
+        ge=0,
+        description="The delta records per second all of this process's replies send "
+        "together: with more replies streaming than this budget carries at "
+        "`delta_window_ms`, each reply's window grows (0: no budget).",
+    )
+    delta_window_max_ms: int = Field(
+        default=250, ge=0, le=2000, description="The longest a reply's window grows to."
+    )
     provider_max_connections: int = Field(
         default=10_000, description="Open HTTP connections to providers, reused across turns."
     )

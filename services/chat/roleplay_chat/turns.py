@@ -42,7 +42,7 @@ from roleplay_chat.memory import MemoryKeeper, budget_window
 from roleplay_chat.memory_store import conversation_memory
 from roleplay_chat.providers.errors import ProviderError
 from roleplay_chat.providers.openai_compatible import ProviderSession, StreamEvent, stream_chat
-from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
+from roleplay_chat.reply_stream import DeltaPacing, ReplyStream, TurnStreamProducer
 from roleplay_chat.routing import TurnFailedError, stream_with_fallback
 from roleplay_chat.settings import ChatSettings
 from roleplay_chat.store import (
@@ -114,6 +114,11 @@ class TurnRunner(TurnEndings):
         self.memory = MemoryKeeper(runtime, settings, providers)
         self.instance = f"chat-{uuid.uuid4().hex[:8]}"
         self.limits = StreamLimits()
+        self.pacing = DeltaPacing(
+            settings.delta_window_ms / 1000,
+            records_per_second=settings.delta_records_per_second,
+            ceiling=settings.delta_window_max_ms / 1000,
+        )
         self._conversation_locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._running: set[asyncio.Task[None]] = set()
         # The turns a task of this instance runs (or waits to run): only their leases are
@@ -288,7 +293,7 @@ class TurnRunner(TurnEndings):
                 causation_id=str(envelope.id),
                 traceparent=current_traceparent() or envelope.traceparent,
             ),
-            window=self.settings.delta_window_ms / 1000,
+            window=self.pacing,
         )
         if restart_after is not None:
             await reply_stream.restart(restart_after, "instance_stopped")

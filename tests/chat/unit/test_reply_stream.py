@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from roleplay_chat.reply_stream import ReplyStream, TurnStreamProducer
+from roleplay_chat.reply_stream import DeltaPacing, ReplyStream, TurnStreamProducer
 from roleplay_common.events.turn_stream import DeltaEncoder
 
 
@@ -84,3 +84,39 @@ async def test_records_the_broker_did_not_acknowledge_are_sent_again_in_order() 
         await stream.add(token)
     await stream.finish()
     assert [r["data"]["seq"] for _, r in producer.records] == [1, 2, 1, 2]
+
+
+async def test_many_replies_at_once_stretch_the_window_within_the_budget() -> None:
+    pacing = DeltaPacing(0.04, records_per_second=100, ceiling=0.25)
+    producer = RecordingProducer()
+    streams = [ReplyStream(producer, "t", encoder(), window=pacing) for _ in range(3)]
+    assert pacing.window() == 0.04  # 3 replies at 25 records/s each fit the budget
+    streams += [ReplyStream(producer, "t", encoder(), window=pacing) for _ in range(17)]
+    assert pacing.window() == 0.2  # 20 replies share 100 records/s
+    streams += [ReplyStream(producer, "t", encoder(), window=pacing) for _ in range(80)]
+    assert pacing.window() == 0.25  # never past the ceiling
+    for stream in streams[:90]:
+        await stream.finish()
+    streams[90].abandon()
+    streams[90].abandon()  # counted out once
+    assert pacing.streams == 9 and pacing.window() == 0.09
+    for stream in streams[91:]:
+        await stream.finish()
+    assert pacing.streams == 0 and pacing.window() == 0.04
+
+
+async def test_a_stretched_window_still_sends_the_first_text_at_once_and_all_of_it() -> None:
+    pacing = DeltaPacing(0.01, records_per_second=1, ceiling=0.2)
+    producer = RecordingProducer()
+    others = [ReplyStream(RecordingProducer(), "t", encoder(), window=pacing) for _ in range(5)]
+    stream = ReplyStream(producer, "t", encoder(), window=pacing)
+    await stream.add("Hello")
+    assert len(producer.records) == 1
+    for token in (",", " there", ", friend"):
+        await asyncio.sleep(0.02)
+        await stream.add(token)
+    assert len(producer.records) == 1  # a 10 ms window would have sent these by now
+    assert await stream.finish() == 2
+    assert "".join(r["data"]["text"] for _, r in producer.records) == "Hello, there, friend"
+    for other in others:
+        await other.finish()
