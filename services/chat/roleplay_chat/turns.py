@@ -295,8 +295,6 @@ class TurnRunner(TurnEndings):
             ),
             window=self.pacing,
         )
-        if restart_after is not None:
-            await reply_stream.restart(restart_after, "instance_stopped")
 
         async def on_text(text: str) -> None:
             if reply_stream.seq == 0 and restart_after is None:
@@ -309,6 +307,8 @@ class TurnRunner(TurnEndings):
             return self.stream_plan(command, plan, route, estimated_in, prompts)
 
         try:
+            if restart_after is not None:
+                await reply_stream.restart(restart_after, "instance_stopped")
             # One span for the whole provider stream (its HTTP calls inside), none per delta.
             with TRACER.start_as_current_span("chat.reply.stream") as span:
                 try:
